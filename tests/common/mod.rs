@@ -1,0 +1,125 @@
+//! Helpers shared by the integration tests: running the steps, and asking
+//! real strace, the judge, for its opinion.
+
+// Each test file uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// The path of a binary of this package, built by `cargo test` before the tests.
+pub fn binary(name: &str) -> &'static str {
+    match name {
+        "step1" => env!("CARGO_BIN_EXE_step1"),
+        "step2" => env!("CARGO_BIN_EXE_step2"),
+        "step3" => env!("CARGO_BIN_EXE_step3"),
+        "step4" => env!("CARGO_BIN_EXE_step4"),
+        "tracee" => env!("CARGO_BIN_EXE_tracee"),
+        _ => panic!("no binary named {name} in this package"),
+    }
+}
+
+/// The tracing steps, which all share the contracts of DESIGN.md.
+pub const TRACING_STEPS: [&str; 3] = ["step2", "step3", "step4"];
+
+/// Runs `program` with `args` to the end, stdin empty, and returns what it did.
+pub fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// Runs a binary of this package (`step4`, `tracee`, …).
+pub fn run_binary(name: &str, args: &[&str]) -> Output {
+    run(binary(name), args)
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Whether real strace can be the judge. Without it, the comparison tests say
+/// so loudly and pass; under CI (`CI=true`) a missing strace is a failure.
+pub fn strace_available() -> bool {
+    let found = Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "strace is not installed, and CI=true: the comparison with real strace must run"
+        );
+        eprintln!("\n*** strace is not installed: SKIPPING the comparison with real strace ***");
+        eprintln!("*** install it (e.g. apt-get install strace) to run these checks       ***\n");
+    }
+    found
+}
+
+/// Runs real strace with `strace_args`, its output written to a file, and
+/// returns that output.
+pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
+    let dir = std::env::temp_dir().join(format!("strace-from-scratch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{}.txt", command.join("_").replace('/', "_")));
+    let mut args = vec!["-o", file.to_str().unwrap()];
+    args.extend_from_slice(strace_args);
+    args.extend_from_slice(command);
+    let output = run("strace", &args);
+    assert!(
+        output.status.code().is_some(),
+        "strace did not end normally: {output:?}"
+    );
+    read(&file)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The calls and errors columns of a `strace -c` table, by syscall name.
+pub fn summary_counts(table: &str) -> BTreeMap<String, (u64, u64)> {
+    let mut counts = BTreeMap::new();
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // A row: % time, seconds, usecs/call, calls, [errors,] syscall.
+        let is_row = fields.len() >= 5 && fields[0].parse::<f64>().is_ok();
+        if !is_row {
+            continue;
+        }
+        let name = fields[fields.len() - 1].to_string();
+        let calls = fields[3].parse().unwrap();
+        let errors = if fields.len() == 6 {
+            fields[4].parse().unwrap()
+        } else {
+            0
+        };
+        counts.insert(name, (calls, errors));
+    }
+    counts
+}
+
+/// One traced syscall line, `name(args) = result`, as (name, result).
+pub fn parse_call(line: &str) -> Option<(String, String)> {
+    let (name, _) = line.split_once('(')?;
+    let (_, result) = line.rsplit_once(" = ")?;
+    Some((name.to_string(), result.trim().to_string()))
+}
+
+/// The syscalls of a trace, in order, as (name, result); other lines (how the
+/// program ended, signals) are left out.
+pub fn calls(trace: &str) -> Vec<(String, String)> {
+    trace.lines().filter_map(parse_call).collect()
+}
+
+/// What real strace sees `command` do: its syscalls, in order.
+pub fn strace_calls(command: &[&str]) -> Vec<(String, String)> {
+    calls(&run_strace(&[], command))
+}

@@ -1,0 +1,58 @@
+//! Step 3: a PTRACE_SYSCALL loop that prints every stop — and so, on purpose,
+//! every syscall twice.
+
+mod common;
+use common::*;
+
+fn lines_named(trace: &str, name: &str) -> usize {
+    trace.lines().filter(|line| *line == name).count()
+}
+
+#[test]
+fn step3_prints_every_syscall_twice() {
+    for times in [1, 5] {
+        let output = run_binary("step3", &[binary("tracee"), "getppid", &times.to_string()]);
+        assert!(output.status.success());
+        let trace = stderr(&output);
+        // One line at the entry stop, one at the exit stop: the bug of step 3.
+        assert_eq!(lines_named(&trace, "getppid"), 2 * times, "{trace}");
+    }
+}
+
+#[test]
+fn step3_sees_execve_once_and_exit_group_once() {
+    let output = run_binary("step3", &[binary("tracee"), "getppid", "1"]);
+    let trace = stderr(&output);
+    let lines: Vec<&str> = trace.lines().collect();
+    // execve: only its exit is seen (the stop after exec); exit_group: only
+    // its entry (it never returns).
+    assert_eq!(lines.first(), Some(&"execve"), "{trace}");
+    assert_eq!(lines_named(&trace, "execve"), 1, "{trace}");
+    assert_eq!(lines_named(&trace, "exit_group"), 1, "{trace}");
+    assert_eq!(lines.last(), Some(&"+++ exited with 0 +++"), "{trace}");
+}
+
+#[test]
+fn step3_shows_each_syscall_strace_sees_twice_in_a_row() {
+    if !strace_available() {
+        return;
+    }
+    let command = [binary("tracee"), "mixed"];
+    let names: Vec<String> = strace_calls(&command)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    // execve: strace sees its entry, we only its exit; exit_group: it never
+    // returns, so both see only its entry. Everything in between: twice.
+    let (first, rest) = names.split_first().unwrap();
+    let (last, middle) = rest.split_last().unwrap();
+    let mut expected = vec![first.clone()];
+    expected.extend(middle.iter().flat_map(|name| [name.clone(), name.clone()]));
+    expected.push(last.clone());
+
+    let output = run_binary("step3", &command);
+    let trace = stderr(&output);
+    let seen: Vec<&str> = trace.lines().filter(|l| !l.starts_with("+++")).collect();
+    assert_eq!(seen, expected, "{trace}");
+    assert_eq!(stdout(&output), "mixed: begin\nmixed: done\n");
+}
