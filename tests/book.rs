@@ -1,0 +1,352 @@
+//! The book never lies: its program output is real, its code is included from
+//! the steps, and everything it points to exists.
+//!
+//! Regenerate the transcripts and diffs after changing a step:
+//!
+//!     UPDATE_TRANSCRIPTS=1 cargo test --test book
+//!
+//! Without that variable, the test runs every transcript's command again and
+//! fails if the committed output is stale (with pids, addresses and timings
+//! masked on both sides).
+
+mod common;
+use common::*;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The book's transcripts: the file under `book/src/transcripts/`, and the
+/// command that produces it, as a reader types it in the repository's root.
+const TRANSCRIPTS: &[(&str, &str)] = &[
+    ("step1.txt", "./target/debug/step1"),
+    ("step2-echo.txt", "./target/debug/step2 echo hello"),
+    ("step2-no-such-program.txt", "./target/debug/step2 no-such-program"),
+    ("step3-echo.txt", "./target/debug/step3 echo hello"),
+    ("step4-echo.txt", "./target/debug/step4 echo hello"),
+    ("strace-echo.txt", "strace echo hello"),
+    ("step4-c-echo.txt", "./target/debug/step4 -c echo hello"),
+    ("strace-c-echo.txt", "strace -c echo hello"),
+    ("strace-c-w-echo.txt", "strace -c -w echo hello"),
+];
+
+/// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
+/// the one before it.
+const DIFFS: &[(&str, &str, &str)] = &[
+    ("step3.diff", "steps/step2-traceme/main.rs", "steps/step3-every-stop/main.rs"),
+    ("step4.diff", "steps/step3-every-stop/main.rs", "steps/step4-enter-exit/main.rs"),
+];
+
+/// Transcripts show the syscalls of real system programs, which depend on the
+/// C library and coreutils of the machine: this file records those of the
+/// machine that wrote the transcripts.
+const MACHINE_FILE: &str = "transcripts/MACHINE.txt";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn book_src() -> PathBuf {
+    root().join("book/src")
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_TRANSCRIPTS").is_some()
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs `command_line` as a reader would in a shell at the repository's root,
+/// and returns the transcript: the command, then stdout and stderr
+/// interleaved as a terminal would show them.
+fn transcript_of(command_line: &str) -> String {
+    let words: Vec<&str> = command_line.split(' ').collect();
+    let output = Command::new("sh")
+        // One pipe for both streams keeps their order as the terminal sees it.
+        .args(["-c", "exec \"$@\" 2>&1", "sh"])
+        .args(&words)
+        .current_dir(root())
+        // `cargo test` points the dynamic loader at the toolchain's libraries;
+        // a reader's shell does not, and the loader's search shows in traces.
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command_line}: {e}"));
+    format!("$ {command_line}\n{}", String::from_utf8_lossy(&output.stdout))
+}
+
+/// What identifies the programs that the transcripts trace.
+fn machine() -> String {
+    let first_line = |program: &str, args: &[&str]| {
+        let output = run(program, args);
+        stdout(&output).lines().next().unwrap_or("unknown").to_string()
+    };
+    format!(
+        "C library: {}\ncoreutils: {}\nstrace: {}\n",
+        first_line("getconf", &["GNU_LIBC_VERSION"]),
+        first_line("echo", &["--version"]).replace("echo ", ""),
+        first_line("strace", &["-V"]),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Masking: what changes from run to run is hidden the same way on both sides.
+
+/// Syscalls whose result is a process or thread id.
+const PID_RESULTS: [&str; 4] = ["getpid", "getppid", "gettid", "set_tid_address"];
+
+fn mask(transcript: &str) -> String {
+    let lines = transcript.lines().map(|line| {
+        if is_summary_row(line) {
+            mask_timings(line)
+        } else {
+            mask_line(line)
+        }
+    });
+    sort_table_rows(lines)
+}
+
+fn is_summary_row(line: &str) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    fields.len() >= 5 && fields[0].parse::<f64>().is_ok() && fields[1].contains('.')
+}
+
+/// `% time`, `seconds` and `usecs/call` become `?`; calls, errors and name stay.
+fn mask_timings(row: &str) -> String {
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    format!("? ? ? {}", fields[3..].join(" "))
+}
+
+/// Table rows are sorted by time, which varies: put each table's rows (all
+/// but the total) in a fixed order.
+fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut rows: Vec<String> = Vec::new();
+    for line in lines {
+        if line.starts_with("? ? ? ") && !line.ends_with(" total") {
+            rows.push(line);
+        } else {
+            rows.sort();
+            out.append(&mut rows);
+            out.push(line);
+        }
+    }
+    rows.sort();
+    out.append(&mut rows);
+    out.join("\n") + "\n"
+}
+
+/// Hides addresses (`0x…`), pids and timings in one line of output.
+fn mask_line(line: &str) -> String {
+    let mut words: Vec<String> = line.split(' ').map(mask_hex).collect();
+    let is_pid_call = PID_RESULTS.iter().any(|name| line.starts_with(&format!("{name}(")));
+    if is_pid_call && let Some(last) = words.last_mut() {
+        *last = "PID".to_string();
+    }
+    // "child 1234 is stopped" (step 2)
+    for i in 1..words.len() {
+        if words[i - 1] == "child" && words[i].parse::<u32>().is_ok() {
+            words[i] = "PID".to_string();
+        }
+    }
+    words.join(" ")
+}
+
+fn mask_hex(word: &str) -> String {
+    match word.find("0x") {
+        Some(start) => {
+            let digits = word[start + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+            format!("{}0xADDRESS{}", &word[..start], &word[start + 2 + digits..])
+        }
+        None => word.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The checks.
+
+fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
+    let output = Command::new("diff")
+        .args(["-u", "--label", old, "--label", new, old, new])
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run diff for {diff_name}: {e}"));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn chapter_diffs_are_fresh() {
+    for (name, old, new) in DIFFS {
+        let path = book_src().join("diffs").join(name);
+        let fresh = diff_of(name, old, new);
+        if updating() {
+            fs::write(&path, &fresh).unwrap();
+        } else {
+            assert!(
+                read(&path) == fresh,
+                "book/src/diffs/{name} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
+            );
+        }
+    }
+}
+
+#[test]
+fn transcripts_are_fresh() {
+    let machine_path = book_src().join(MACHINE_FILE);
+    if updating() {
+        assert!(strace_available(), "the book's transcripts need strace to regenerate");
+        fs::write(&machine_path, machine()).unwrap();
+        for (file, command_line) in TRANSCRIPTS {
+            fs::write(book_src().join("transcripts").join(file), transcript_of(command_line))
+                .unwrap();
+        }
+        return;
+    }
+    if !strace_available() {
+        return;
+    }
+    let recorded = read(&machine_path);
+    if recorded != machine() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the transcripts were made on another machine, and CI=true:\n{recorded}"
+        );
+        eprintln!("\n*** SKIPPING the transcript check: they were made with other programs:");
+        eprintln!("{recorded}*** and this machine has:\n{}", machine());
+        return;
+    }
+    for (file, command_line) in TRANSCRIPTS {
+        let committed = read(&book_src().join("transcripts").join(file));
+        let fresh = transcript_of(command_line);
+        assert_eq!(
+            mask(&committed),
+            mask(&fresh),
+            "book/src/transcripts/{file} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
+        );
+    }
+}
+
+#[test]
+fn masking_hides_only_what_varies() {
+    // A changed syscall, result or count must still show through the mask.
+    let a = "brk(...) = 0x55d0c0de\nset_tid_address(...) = 4242\nread(...) = 3\n";
+    let b = "brk(...) = 0x55d0beef\nset_tid_address(...) = 4343\nread(...) = 3\n";
+    assert_eq!(mask(a), mask(b));
+    assert_ne!(mask(a), mask(&a.replace("= 3", "= 4")));
+    let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";
+    let swapped = " 70.00    0.000007           7         1         1 close\n 30.00    0.000003           3         1           read\n";
+    assert_eq!(mask(table), mask(swapped));
+    assert_ne!(mask(table), mask(&table.replace("        1           read", "        2           read")));
+}
+
+/// Every markdown file of the book, with its text.
+fn chapters() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![book_src()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "md") {
+                let text = read(&path);
+                files.push((path, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The `{{#include path:anchor}}` directives of a chapter, as (path, anchor).
+fn includes(text: &str) -> Vec<(String, Option<String>)> {
+    text.split("{{#include ")
+        .skip(1)
+        .map(|rest| {
+            let target = &rest[..rest.find("}}").expect("an unclosed {{#include")];
+            match target.split_once(':') {
+                Some((path, anchor)) => (path.to_string(), Some(anchor.to_string())),
+                None => (target.to_string(), None),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_include_resolves_to_a_real_anchor() {
+    // mdBook only logs a failed include, and renders a missing anchor as an
+    // empty block: both would pass its build unnoticed.
+    let mut count = 0;
+    for (chapter, text) in chapters() {
+        for (path, anchor) in includes(&text) {
+            let file = chapter.parent().unwrap().join(&path);
+            assert!(file.is_file(), "{}: no file {path}", chapter.display());
+            let Some(anchor) = anchor else { continue };
+            let source = read(&file);
+            let start = format!("ANCHOR: {anchor}\n");
+            let end = format!("ANCHOR_END: {anchor}\n");
+            let (Some(from), Some(to)) = (source.find(&start), source.find(&end)) else {
+                panic!("{}: no anchor '{anchor}' in {path}", chapter.display());
+            };
+            let body = &source[from + start.len()..to];
+            let lines = body.lines().filter(|l| !l.contains("ANCHOR")).count();
+            assert!(lines > 0, "{}: anchor '{anchor}' in {path} is empty", chapter.display());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "the book includes no code at all");
+}
+
+#[test]
+fn rust_blocks_that_cannot_compile_alone_are_marked() {
+    // `mdbook test` compiles every ```rust block; an excerpt of a step cannot
+    // compile alone, so it must say `ignore`.
+    for (chapter, text) in chapters() {
+        for block in text.split("```rust").skip(1) {
+            let info = block.lines().next().unwrap_or_default();
+            assert!(info.contains("ignore"), "{}: ```rust{info} block", chapter.display());
+        }
+    }
+}
+
+#[test]
+fn every_step_has_a_chapter_and_every_chapter_is_listed() {
+    let summary = read(&book_src().join("SUMMARY.md"));
+    for entry in fs::read_dir(root().join("steps")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let chapter = format!("{}.md", path.file_name().unwrap().to_string_lossy());
+            assert!(book_src().join(&chapter).is_file(), "no chapter {chapter}");
+            assert!(summary.contains(&format!("]({chapter})")), "{chapter} not in SUMMARY.md");
+        }
+    }
+    for (chapter, _) in chapters() {
+        let relative = chapter.strip_prefix(book_src()).unwrap().to_string_lossy().into_owned();
+        if relative != "SUMMARY.md" {
+            assert!(summary.contains(&format!("]({relative})")), "{relative} not in SUMMARY.md");
+        }
+    }
+}
+
+/// The targets of the markdown links `[text](target)` of a chapter.
+fn links(text: &str) -> Vec<String> {
+    text.split("](")
+        .skip(1)
+        .filter_map(|rest| rest.find(')').map(|end| rest[..end].to_string()))
+        .collect()
+}
+
+#[test]
+fn every_internal_link_resolves() {
+    for (chapter, text) in chapters() {
+        for link in links(&text) {
+            if link.starts_with("http") || link.starts_with('#') {
+                continue;
+            }
+            let (path, _fragment) = link.split_once('#').unwrap_or((&link, ""));
+            let target = chapter.parent().unwrap().join(path);
+            assert!(target.exists(), "{}: broken link {link}", chapter.display());
+        }
+    }
+}
