@@ -21,7 +21,10 @@ use std::process::Command;
 const TRANSCRIPTS: &[(&str, &str)] = &[
     ("step1.txt", "./target/debug/step1"),
     ("step2-echo.txt", "./target/debug/step2 echo hello"),
-    ("step2-no-such-program.txt", "./target/debug/step2 no-such-program"),
+    (
+        "step2-no-such-program.txt",
+        "./target/debug/step2 no-such-program",
+    ),
     ("step3-echo.txt", "./target/debug/step3 echo hello"),
     ("step4-echo.txt", "./target/debug/step4 echo hello"),
     ("strace-echo.txt", "strace echo hello"),
@@ -33,8 +36,16 @@ const TRANSCRIPTS: &[(&str, &str)] = &[
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
 /// the one before it.
 const DIFFS: &[(&str, &str, &str)] = &[
-    ("step3.diff", "steps/step2-traceme/main.rs", "steps/step3-every-stop/main.rs"),
-    ("step4.diff", "steps/step3-every-stop/main.rs", "steps/step4-enter-exit/main.rs"),
+    (
+        "step3.diff",
+        "steps/step2-traceme/main.rs",
+        "steps/step3-every-stop/main.rs",
+    ),
+    (
+        "step4.diff",
+        "steps/step3-every-stop/main.rs",
+        "steps/step4-enter-exit/main.rs",
+    ),
 ];
 
 /// Transcripts show the syscalls of real system programs, which depend on the
@@ -73,14 +84,21 @@ fn transcript_of(command_line: &str) -> String {
         .env_remove("LD_LIBRARY_PATH")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command_line}: {e}"));
-    format!("$ {command_line}\n{}", String::from_utf8_lossy(&output.stdout))
+    format!(
+        "$ {command_line}\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    )
 }
 
 /// What identifies the programs that the transcripts trace.
 fn machine() -> String {
     let first_line = |program: &str, args: &[&str]| {
         let output = run(program, args);
-        stdout(&output).lines().next().unwrap_or("unknown").to_string()
+        stdout(&output)
+            .lines()
+            .next()
+            .unwrap_or("unknown")
+            .to_string()
     };
     format!(
         "C library: {}\ncoreutils: {}\nstrace: {}\n",
@@ -140,7 +158,9 @@ fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
 /// Hides addresses (`0x…`), pids and timings in one line of output.
 fn mask_line(line: &str) -> String {
     let mut words: Vec<String> = line.split(' ').map(mask_hex).collect();
-    let is_pid_call = PID_RESULTS.iter().any(|name| line.starts_with(&format!("{name}(")));
+    let is_pid_call = PID_RESULTS
+        .iter()
+        .any(|name| line.starts_with(&format!("{name}(")));
     if is_pid_call && let Some(last) = words.last_mut() {
         *last = "PID".to_string();
     }
@@ -156,7 +176,10 @@ fn mask_line(line: &str) -> String {
 fn mask_hex(word: &str) -> String {
     match word.find("0x") {
         Some(start) => {
-            let digits = word[start + 2..].chars().take_while(char::is_ascii_hexdigit).count();
+            let digits = word[start + 2..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .count();
             format!("{}0xADDRESS{}", &word[..start], &word[start + 2 + digits..])
         }
         None => word.to_string(),
@@ -195,11 +218,17 @@ fn chapter_diffs_are_fresh() {
 fn transcripts_are_fresh() {
     let machine_path = book_src().join(MACHINE_FILE);
     if updating() {
-        assert!(strace_available(), "the book's transcripts need strace to regenerate");
+        assert!(
+            strace_available(),
+            "the book's transcripts need strace to regenerate"
+        );
         fs::write(&machine_path, machine()).unwrap();
         for (file, command_line) in TRANSCRIPTS {
-            fs::write(book_src().join("transcripts").join(file), transcript_of(command_line))
-                .unwrap();
+            fs::write(
+                book_src().join("transcripts").join(file),
+                transcript_of(command_line),
+            )
+            .unwrap();
         }
         return;
     }
@@ -237,7 +266,10 @@ fn masking_hides_only_what_varies() {
     let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";
     let swapped = " 70.00    0.000007           7         1         1 close\n 30.00    0.000003           3         1           read\n";
     assert_eq!(mask(table), mask(swapped));
-    assert_ne!(mask(table), mask(&table.replace("        1           read", "        2           read")));
+    assert_ne!(
+        mask(table),
+        mask(&table.replace("        1           read", "        2           read"))
+    );
 }
 
 /// Every markdown file of the book, with its text.
@@ -291,7 +323,11 @@ fn every_include_resolves_to_a_real_anchor() {
             };
             let body = &source[from + start.len()..to];
             let lines = body.lines().filter(|l| !l.contains("ANCHOR")).count();
-            assert!(lines > 0, "{}: anchor '{anchor}' in {path} is empty", chapter.display());
+            assert!(
+                lines > 0,
+                "{}: anchor '{anchor}' in {path} is empty",
+                chapter.display()
+            );
             count += 1;
         }
     }
@@ -305,7 +341,11 @@ fn rust_blocks_that_cannot_compile_alone_are_marked() {
     for (chapter, text) in chapters() {
         for block in text.split("```rust").skip(1) {
             let info = block.lines().next().unwrap_or_default();
-            assert!(info.contains("ignore"), "{}: ```rust{info} block", chapter.display());
+            assert!(
+                info.contains("ignore"),
+                "{}: ```rust{info} block",
+                chapter.display()
+            );
         }
     }
 }
@@ -318,13 +358,23 @@ fn every_step_has_a_chapter_and_every_chapter_is_listed() {
         if path.is_dir() {
             let chapter = format!("{}.md", path.file_name().unwrap().to_string_lossy());
             assert!(book_src().join(&chapter).is_file(), "no chapter {chapter}");
-            assert!(summary.contains(&format!("]({chapter})")), "{chapter} not in SUMMARY.md");
+            assert!(
+                summary.contains(&format!("]({chapter})")),
+                "{chapter} not in SUMMARY.md"
+            );
         }
     }
     for (chapter, _) in chapters() {
-        let relative = chapter.strip_prefix(book_src()).unwrap().to_string_lossy().into_owned();
+        let relative = chapter
+            .strip_prefix(book_src())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if relative != "SUMMARY.md" {
-            assert!(summary.contains(&format!("]({relative})")), "{relative} not in SUMMARY.md");
+            assert!(
+                summary.contains(&format!("]({relative})")),
+                "{relative} not in SUMMARY.md"
+            );
         }
     }
 }

@@ -180,12 +180,6 @@ impl Tracer {
     /// was still inside (`exit_group` never returns) and how it ended. Returns
     /// the exit code to pass on.
     fn finish(&self, inside: Option<Entered>, status: WaitStatus) -> Result<i32, String> {
-        if !self.count {
-            if let Some(entered) = inside {
-                let call = format!("{}(...)", syscall_name(entered.number));
-                eprintln!("{call:<39} = ?");
-            }
-        }
         let (ending, exit_code) = match status {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), code),
             // A shell reports death by signal N as status 128 + N.
@@ -197,6 +191,10 @@ impl Tracer {
         if self.count {
             print_summary(&self.summary);
         } else {
+            if let Some(entered) = inside {
+                let call = format!("{}(...)", syscall_name(entered.number));
+                eprintln!("{call:<39} = ?");
+            }
             eprintln!("+++ {ending} +++");
         }
         Ok(exit_code)
