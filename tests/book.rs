@@ -79,9 +79,13 @@ fn transcript_of(command_line: &str) -> String {
         .args(["-c", "exec \"$@\" 2>&1", "sh"])
         .args(&words)
         .current_dir(root())
-        // `cargo test` points the dynamic loader at the toolchain's libraries;
-        // a reader's shell does not, and the loader's search shows in traces.
-        .env_remove("LD_LIBRARY_PATH")
+        // A small, fixed environment, so that a transcript is the same
+        // wherever it is made: the locale decides which files a program opens,
+        // and `cargo test` would point the dynamic loader at the toolchain's
+        // libraries (LD_LIBRARY_PATH), whose search shows in every trace.
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LANG", "C.UTF-8")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command_line}: {e}"));
     format!(
@@ -155,9 +159,15 @@ fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
     out.join("\n") + "\n"
 }
 
-/// Hides addresses (`0x…`), pids and timings in one line of output.
+/// Hides what varies in one line of output: addresses (`0x…`), pids, and
+/// large numbers (file sizes, such as the loader cache's, change as packages
+/// are installed).
 fn mask_line(line: &str) -> String {
-    let mut words: Vec<String> = line.split(' ').map(mask_hex).collect();
+    let mut words: Vec<String> = line
+        .split(' ')
+        .map(mask_hex)
+        .map(mask_large_number)
+        .collect();
     let is_pid_call = PID_RESULTS
         .iter()
         .any(|name| line.starts_with(&format!("{name}(")));
@@ -173,7 +183,28 @@ fn mask_line(line: &str) -> String {
     words.join(" ")
 }
 
+/// Replaces every run of five digits or more by `N`.
+fn mask_large_number(word: String) -> String {
+    let mut masked = String::new();
+    let mut digits = String::new();
+    for c in word.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        masked.push_str(if digits.len() >= 5 { "N" } else { &digits });
+        digits.clear();
+        masked.push(c);
+    }
+    masked.pop(); // the space chained on above
+    masked
+}
+
 fn mask_hex(word: &str) -> String {
+    // Random bytes, as strace shows getrandom's: "\x25\x50…"
+    if word.contains("\\x") {
+        return "BYTES".to_string();
+    }
     match word.find("0x") {
         Some(start) => {
             let digits = word[start + 2..]
@@ -263,6 +294,8 @@ fn masking_hides_only_what_varies() {
     let b = "brk(...) = 0x55d0beef\nset_tid_address(...) = 4343\nread(...) = 3\n";
     assert_eq!(mask(a), mask(b));
     assert_ne!(mask(a), mask(&a.replace("= 3", "= 4")));
+    let sizes = "newfstatat(3, \"\", {st_size=33699, ...}) = 0\n";
+    assert_eq!(mask(sizes), mask(&sizes.replace("33699", "34011")));
     let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";
     let swapped = " 70.00    0.000007           7         1         1 close\n 30.00    0.000003           3         1           read\n";
     assert_eq!(mask(table), mask(swapped));

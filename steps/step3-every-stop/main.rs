@@ -94,8 +94,9 @@ fn report_end(status: WaitStatus) -> Result<i32, String> {
             eprintln!("+++ exited with {code} +++");
             Ok(code)
         }
-        WaitStatus::Signaled(_, signal, _) => {
-            eprintln!("+++ killed by {signal} +++");
+        WaitStatus::Signaled(_, signal, core_dumped) => {
+            let core = if core_dumped { " (core dumped)" } else { "" };
+            eprintln!("+++ killed by {signal}{core} +++");
             // A shell reports death by signal N as status 128 + N.
             Ok(128 + signal as i32)
         }

@@ -183,8 +183,9 @@ impl Tracer {
         let (ending, exit_code) = match status {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), code),
             // A shell reports death by signal N as status 128 + N.
-            WaitStatus::Signaled(_, signal, _) => {
-                (format!("killed by {signal}"), 128 + signal as i32)
+            WaitStatus::Signaled(_, signal, core_dumped) => {
+                let core = if core_dumped { " (core dumped)" } else { "" };
+                (format!("killed by {signal}{core}"), 128 + signal as i32)
             }
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
