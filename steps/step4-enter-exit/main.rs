@@ -114,7 +114,9 @@ struct Counts {
 /// them in number order, which is how strace orders syscalls of equal time.
 type Summary = BTreeMap<u64, Counts>;
 
+/// What the tracer carries from stop to stop.
 struct Tracer {
+    /// `-c` was given.
     count: bool,
     summary: Summary,
 }
@@ -139,17 +141,20 @@ impl Tracer {
             match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
                 WaitStatus::Stopped(_, Signal::SIGTRAP) => {
                     let regs = get_registers(child)?;
-                    match inside.take() {
-                        None => {
-                            inside = Some(Entered {
-                                number: regs.orig_rax,
-                                at: Instant::now(),
-                            })
-                        }
+                    inside = match inside.take() {
+                        // Outside a syscall, a stop is an entry: note which
+                        // syscall, and when.
+                        None => Some(Entered {
+                            number: regs.orig_rax,
+                            at: Instant::now(),
+                        }),
+                        // Inside one, it is that syscall's exit: rax holds
+                        // its result.
                         Some(entered) => {
-                            self.syscall_done(entered.number, regs.rax, entered.at.elapsed())
+                            self.syscall_done(entered.number, regs.rax, entered.at.elapsed());
+                            None
                         }
-                    }
+                    };
                 }
                 // A signal for the program, not a syscall: pass it on.
                 WaitStatus::Stopped(_, other) => signal = Some(other),
