@@ -69,7 +69,9 @@ fn become_traced_program(path: &CString, argv: &[*const libc::c_char]) -> ! {
 
     // Rust's runtime set SIGPIPE to "ignore" in the tracer at startup, and an
     // ignored signal stays ignored across execve. Put back the default, so
-    // that `stepN yes | head` ends like `yes | head` does.
+    // that `stepN yes | head` ends like `yes | head` does. (Had whoever
+    // started the tracer ignored SIGPIPE, the program should inherit that;
+    // Rust's runtime leaves us no way to know, so we pick the usual default.)
     // SAFETY: signal() is async-signal-safe, and SIG_DFL installs no handler.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 
