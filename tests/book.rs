@@ -13,7 +13,7 @@ mod common;
 use common::*;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The book's transcripts: the file under `book/src/transcripts/`, and the
@@ -65,10 +65,6 @@ fn updating() -> bool {
     std::env::var_os("UPDATE_TRANSCRIPTS").is_some()
 }
 
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
 /// Runs `command_line` as a reader would in a shell at the repository's root,
 /// and returns the transcript: the command, then stdout and stderr
 /// interleaved as a terminal would show them.
@@ -115,9 +111,6 @@ fn machine() -> String {
 // ---------------------------------------------------------------------------
 // Masking: what changes from run to run is hidden the same way on both sides.
 
-/// Syscalls whose result is a process or thread id.
-const PID_RESULTS: [&str; 4] = ["getpid", "getppid", "gettid", "set_tid_address"];
-
 fn mask(transcript: &str) -> String {
     let lines = transcript.lines().map(|line| {
         if is_summary_row(line) {
@@ -127,11 +120,6 @@ fn mask(transcript: &str) -> String {
         }
     });
     sort_table_rows(lines)
-}
-
-fn is_summary_row(line: &str) -> bool {
-    let fields: Vec<&str> = line.split_whitespace().collect();
-    fields.len() >= 5 && fields[0].parse::<f64>().is_ok() && fields[1].contains('.')
 }
 
 /// `% time`, `seconds` and `usecs/call` become `?`; calls, errors and name stay.

@@ -66,7 +66,6 @@ fn step4_writes_results_and_errors_as_strace_does() {
 /// traces, masked: addresses (ASLR) and process ids. strace explains some
 /// results, `= 0 (Timeout)`: that decoding is step 5's, so it is dropped here.
 fn comparable(calls: Vec<(String, String)>) -> Vec<(String, String)> {
-    let pid_results = ["getpid", "getppid", "gettid", "set_tid_address"];
     calls
         .into_iter()
         .map(|(name, result)| {
@@ -75,7 +74,7 @@ fn comparable(calls: Vec<(String, String)>) -> Vec<(String, String)> {
                 result.clone()
             } else if number.starts_with("0x") {
                 "ADDRESS".to_string()
-            } else if pid_results.contains(&name.as_str()) {
+            } else if PID_RESULTS.contains(&name.as_str()) {
                 "PID".to_string()
             } else {
                 number.to_string()

@@ -66,9 +66,8 @@ pub fn strace_available() -> bool {
 /// Runs real strace with `strace_args`, its output written to a file, and
 /// returns that output.
 pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
-    let dir = std::env::temp_dir().join(format!("strace-from-scratch-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{}.txt", command.join("_").replace('/', "_")));
+    let name = format!("{}-{}", std::process::id(), command.join("_").replace('/', "_"));
+    let file = std::env::temp_dir().join(format!("strace-from-scratch-{name}.txt"));
     let mut args = vec!["-o", file.to_str().unwrap()];
     args.extend_from_slice(strace_args);
     args.extend_from_slice(command);
@@ -77,23 +76,30 @@ pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
         output.status.code().is_some(),
         "strace did not end normally: {output:?}"
     );
-    read(&file)
+    let trace = read(&file);
+    std::fs::remove_file(&file).unwrap();
+    trace
 }
 
-fn read(path: &Path) -> String {
+pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Syscalls whose result is a process or thread id, which differs run to run.
+pub const PID_RESULTS: [&str; 4] = ["getpid", "getppid", "gettid", "set_tid_address"];
+
+/// Whether `line` is a row of a `-c` table: % time, seconds, usecs/call,
+/// calls, [errors,] syscall.
+pub fn is_summary_row(line: &str) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    fields.len() >= 5 && fields[0].parse::<f64>().is_ok() && fields[1].contains('.')
 }
 
 /// The calls and errors columns of a `strace -c` table, by syscall name.
 pub fn summary_counts(table: &str) -> BTreeMap<String, (u64, u64)> {
     let mut counts = BTreeMap::new();
-    for line in table.lines() {
+    for line in table.lines().filter(|line| is_summary_row(line)) {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        // A row: % time, seconds, usecs/call, calls, [errors,] syscall.
-        let is_row = fields.len() >= 5 && fields[0].parse::<f64>().is_ok();
-        if !is_row {
-            continue;
-        }
         let name = fields[fields.len() - 1].to_string();
         let calls = fields[3].parse().unwrap();
         let errors = if fields.len() == 6 {
