@@ -56,3 +56,25 @@ fn step3_shows_each_syscall_strace_sees_twice_in_a_row() {
     assert_eq!(seen, expected, "{trace}");
     assert_eq!(stdout(&output), "mixed: begin\nmixed: done\n");
 }
+
+#[test]
+fn step3_passes_signals_on_and_misnames_rt_sigreturn_exit() {
+    // The chapter's third exercise: the signal is not printed, the program
+    // gets it, and at rt_sigreturn's exit stop orig_rax reads -1.
+    let script = r#"trap "echo caught" USR1; kill -USR1 $$; echo after"#;
+    let output = run_binary("step3", &["sh", "-c", script]);
+    assert_eq!(stdout(&output), "caught\nafter\n");
+    let trace = stderr(&output);
+    assert!(
+        trace.contains("\nrt_sigreturn\nsyscall_0xffffffffffffffff\n"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn step3_is_still_fooled_by_an_exec_in_the_program() {
+    // What the chapter says step 6 must fix: after an execve of the program's
+    // own, the extra SIGTRAP stop looks like one more syscall stop.
+    let trace = stderr(&run_binary("step3", &["sh", "-c", "exec /bin/true"]));
+    assert!(trace.contains("\nexecve\nexecve\nexecve\n"), "{trace}");
+}

@@ -4,6 +4,8 @@
 mod common;
 use common::*;
 
+use std::os::unix::process::ExitStatusExt;
+
 #[test]
 fn step4_prints_each_syscall_once_with_its_result() {
     let mut tracer = std::process::Command::new(binary("step4"))
@@ -156,4 +158,42 @@ fn step4_count_sorts_by_time_and_leaves_zero_errors_blank() {
     // Columns are fixed-width: the errors column of getppid is spaces.
     let getppid = rows.iter().find(|row| row.ends_with(" getppid")).unwrap();
     assert_eq!(&getppid[40..50], "          ", "{table}");
+}
+
+#[test]
+fn step4_is_still_fooled_by_an_exec_in_the_program() {
+    // The chapter's first exercise: the extra SIGTRAP after the shell's
+    // execve shifts the pairing, so each "exit" is really an entry stop, where
+    // the kernel has put -ENOSYS in rax.
+    let trace = stderr(&run_binary("step4", &["sh", "-c", "exec /bin/true"]));
+    let after_exec: Vec<(String, String)> = calls(&trace)
+        .into_iter()
+        .skip_while(|(name, _)| name != "execve")
+        .skip(1)
+        .skip_while(|(name, _)| name != "execve")
+        .skip(1)
+        .collect();
+    let enosys = "-1 ENOSYS (Function not implemented)";
+    let last = after_exec.len() - 1; // exit_group, `= ?`
+    assert!(last > 10, "{trace}");
+    assert!(
+        after_exec[..last]
+            .iter()
+            .all(|(_, result)| result == enosys),
+        "{trace}"
+    );
+}
+
+#[test]
+fn steps_3_and_4_still_swallow_a_real_sigtrap() {
+    // A shell that sends itself SIGTRAP dies of it, untraced; steps 3 and 4
+    // take the stop for a syscall stop and the signal is lost (step 6).
+    let script = "kill -TRAP $$; echo after";
+    let untraced = run("sh", &["-c", script]);
+    assert_eq!(untraced.status.signal(), Some(libc::SIGTRAP));
+    for step in ["step3", "step4"] {
+        let traced = run_binary(step, &["sh", "-c", script]);
+        assert_eq!(traced.status.code(), Some(0), "{step}");
+        assert_eq!(stdout(&traced), "after\n", "{step}");
+    }
 }

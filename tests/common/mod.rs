@@ -66,7 +66,11 @@ pub fn strace_available() -> bool {
 /// Runs real strace with `strace_args`, its output written to a file, and
 /// returns that output.
 pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
-    let name = format!("{}-{}", std::process::id(), command.join("_").replace('/', "_"));
+    let name = format!(
+        "{}-{}",
+        std::process::id(),
+        command.join("_").replace('/', "_")
+    );
     let file = std::env::temp_dir().join(format!("strace-from-scratch-{name}.txt"));
     let mut args = vec!["-o", file.to_str().unwrap()];
     args.extend_from_slice(strace_args);
