@@ -31,6 +31,10 @@ const TRANSCRIPTS: &[(&str, &str)] = &[
     ("step4-c-echo.txt", "./target/debug/step4 -c echo hello"),
     ("strace-c-echo.txt", "strace -c echo hello"),
     ("strace-c-w-echo.txt", "strace -c -w echo hello"),
+    (
+        "cargo-run-step4-c-echo.txt",
+        "cargo run -q --bin step4 -- -c echo hello",
+    ),
 ];
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
@@ -82,12 +86,24 @@ fn transcript_of(command_line: &str) -> String {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LANG", "C.UTF-8")
+        .envs(cargo_environment(&words))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command_line}: {e}"));
     format!(
         "$ {command_line}\n{}",
         String::from_utf8_lossy(&output.stdout)
     )
+}
+
+/// For a `cargo` command, what cargo needs to find its toolchain again.
+fn cargo_environment(words: &[&str]) -> Vec<(&'static str, std::ffi::OsString)> {
+    if words[0] != "cargo" {
+        return Vec::new();
+    }
+    ["HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"]
+        .into_iter()
+        .filter_map(|name| Some((name, std::env::var_os(name)?)))
+        .collect()
 }
 
 /// What identifies the programs that the transcripts trace.
@@ -291,6 +307,52 @@ fn masking_hides_only_what_varies() {
         mask(table),
         mask(&table.replace("        1           read", "        2           read"))
     );
+}
+
+/// The total row of a `-c` transcript: (distinct syscalls, calls, errors).
+fn totals(transcript: &str) -> (usize, u64, u64) {
+    let text = read(&book_src().join("transcripts").join(transcript));
+    let counts = summary_counts(&text);
+    let (calls, errors) = counts["total"];
+    (counts.len() - 1, calls, errors)
+}
+
+#[test]
+fn figures_quoted_in_the_book_match_their_transcripts() {
+    let (syscalls, calls, errors) = totals("step4-c-echo.txt");
+    let (_, cargo_calls, cargo_errors) = totals("cargo-run-step4-c-echo.txt");
+    // Chapter 4: "in all three tables" the totals agree.
+    for strace in ["strace-c-echo.txt", "strace-c-w-echo.txt"] {
+        assert_eq!(totals(strace), (syscalls, calls, errors), "{strace}");
+    }
+    let claims = [
+        (
+            "introduction.md",
+            format!("{syscalls} different syscalls and {calls} calls in all, {errors} of which"),
+        ),
+        (
+            "introduction.md",
+            format!(
+                "made {cargo_calls} calls with {cargo_errors} errors instead of {calls} with {errors}"
+            ),
+        ),
+        (
+            "appendix-presenters.md",
+            format!(
+                "counted {cargo_calls} calls with {cargo_errors} errors, where \
+                 `./target/debug/step4 -c echo hello` counted {calls} calls with {errors} errors"
+            ),
+        ),
+        (
+            "step4-enter-exit.md",
+            format!("made {calls} syscalls of which {errors} failed"),
+        ),
+    ];
+    for (chapter, claim) in claims {
+        let text = read(&book_src().join(chapter));
+        let prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(prose.contains(&claim), "{chapter} should say: {claim}");
+    }
 }
 
 /// Every markdown file of the book, with its text.
