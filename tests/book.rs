@@ -25,6 +25,10 @@ const TRANSCRIPTS: &[(&str, &str)] = &[
         "step2-no-such-program.txt",
         "./target/debug/step2 no-such-program",
     ),
+    (
+        "step2-ptrace-refused.txt",
+        "./target/debug/tracee deny-ptrace ./target/debug/step2 echo hello",
+    ),
     ("step3-echo.txt", "./target/debug/step3 echo hello"),
     ("step4-echo.txt", "./target/debug/step4 echo hello"),
     ("strace-echo.txt", "strace echo hello"),
