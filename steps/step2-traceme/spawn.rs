@@ -24,6 +24,7 @@ const CHILD_EXEC_FAILED: i32 = 127;
 // ANCHOR: spawn_traced
 /// Starts `command` (a program name and its arguments) as a child that asks to
 /// be traced, and returns once the child is stopped just after its `execve`.
+/// `command` is never empty: each step's `main` refuses to start without one.
 pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
     let program = find_program(&command[0])?;
 
