@@ -9,7 +9,7 @@
 //! makes the same call on a file descriptor that does not exist to show how the
 //! kernel reports an error, and how libc turns that into `-1` and `errno`.
 //!
-//! Run it: `cargo run -q --bin step1`
+//! Run it: `cargo build`, then `./target/debug/step1`
 
 use std::io;
 

@@ -9,7 +9,7 @@
 //!
 //! What it does not do yet: see any syscall after the exec (step 3).
 //!
-//! Run it: `cargo run -q --bin step2 -- echo hello`
+//! Run it: `cargo build`, then `./target/debug/step2 echo hello`
 
 mod spawn;
 

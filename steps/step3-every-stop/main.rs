@@ -14,7 +14,7 @@
 //! program that gets a real SIGTRAP, or that runs another program, would still
 //! fool it; step 6 makes the difference certain.)
 //!
-//! Run it: `cargo run -q --bin step3 -- echo hello`
+//! Run it: `cargo build`, then `./target/debug/step3 echo hello`
 
 #[path = "../step2-traceme/spawn.rs"]
 mod spawn;

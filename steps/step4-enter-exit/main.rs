@@ -13,7 +13,8 @@
 //! another program (a successful `execve` ends in an extra SIGTRAP), throws
 //! the entry/exit pairing off. Arguments are shown as `...` until step 5.
 //!
-//! Run it: `cargo run -q --bin step4 -- -c ls`
+//! Run it: `cargo build`, then `./target/debug/step4 -c ls` (under `cargo run`,
+//! the loader makes extra calls that would be counted too: see the README).
 
 #[path = "../step2-traceme/spawn.rs"]
 mod spawn;
