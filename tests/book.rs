@@ -77,7 +77,15 @@ fn updating() -> bool {
 /// and returns the transcript: the command, then stdout and stderr
 /// interleaved as a terminal would show them.
 fn transcript_of(command_line: &str) -> String {
-    let words: Vec<&str> = command_line.split(' ').collect();
+    // The reader types `./target/debug/step2`; we run the binary cargo built
+    // for this test, wherever CARGO_TARGET_DIR put it.
+    let words: Vec<&str> = command_line
+        .split(' ')
+        .map(|word| match word.strip_prefix("./target/debug/") {
+            Some(name) => binary(name),
+            None => word,
+        })
+        .collect();
     let output = Command::new("sh")
         // One pipe for both streams keeps their order as the terminal sees it.
         .args(["-c", "exec \"$@\" 2>&1", "sh"])
@@ -104,10 +112,16 @@ fn cargo_environment(words: &[&str]) -> Vec<(&'static str, std::ffi::OsString)> 
     if words[0] != "cargo" {
         return Vec::new();
     }
-    ["HOME", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN"]
-        .into_iter()
-        .filter_map(|name| Some((name, std::env::var_os(name)?)))
-        .collect()
+    [
+        "HOME",
+        "CARGO_HOME",
+        "CARGO_TARGET_DIR",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+    ]
+    .into_iter()
+    .filter_map(|name| Some((name, std::env::var_os(name)?)))
+    .collect()
 }
 
 /// What identifies the programs that the transcripts trace.
