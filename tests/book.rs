@@ -336,6 +336,13 @@ fn masking_hides_only_what_varies() {
     );
 }
 
+/// A chapter's text with every run of white space made one space, so that a
+/// sentence is found wherever the lines wrap.
+fn prose(chapter: &str) -> String {
+    let text = read(&book_src().join(chapter));
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The total row of a `-c` transcript: (distinct syscalls, calls, errors).
 fn totals(transcript: &str) -> (usize, u64, u64) {
     let text = read(&book_src().join("transcripts").join(transcript));
@@ -376,9 +383,66 @@ fn figures_quoted_in_the_book_match_their_transcripts() {
         ),
     ];
     for (chapter, claim) in claims {
-        let text = read(&book_src().join(chapter));
-        let prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(prose.contains(&claim), "{chapter} should say: {claim}");
+        assert!(
+            prose(chapter).contains(&claim),
+            "{chapter} should say: {claim}"
+        );
+    }
+}
+
+/// The rows of a `-c` transcript's table, total last, each as its fields:
+/// `% time`, `seconds`, `usecs/call`, `calls`, [`errors`,] `syscall`.
+fn table_rows(transcript: &str) -> Vec<Vec<String>> {
+    read(&book_src().join("transcripts").join(transcript))
+        .lines()
+        .filter(|line| is_summary_row(line))
+        .map(|line| line.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+fn name(row: &[String]) -> &str {
+    row.last().unwrap()
+}
+
+#[test]
+fn timings_quoted_in_chapter_4_match_their_transcripts() {
+    let step4 = table_rows("step4-c-echo.txt");
+    let wall = table_rows("strace-c-w-echo.txt");
+    let system = table_rows("strace-c-echo.txt");
+    let (step4_total, wall_total) = (step4.last().unwrap(), wall.last().unwrap());
+    let (step4_top, wall_top) = (&step4[0], &wall[0]);
+    assert_eq!(name(step4_top), name(wall_top), "the same syscall on top");
+    let step4_last = &step4[step4.len() - 2];
+    assert_eq!(
+        (name(step4_last), step4_last[1].as_str()),
+        ("execve", "0.000000"),
+        "step 4's execve: zero time, at the bottom"
+    );
+    let wall_execve = wall.iter().find(|row| name(row) == "execve").unwrap();
+    // "every row reads zero", so rows fall back to syscall-number order.
+    assert!(system.iter().all(|row| row[1] == "0.000000"));
+    let first_three: Vec<&str> = system.iter().take(3).map(|row| name(row)).collect();
+    assert_eq!(first_three, ["read", "write", "close"]);
+
+    let claims = [
+        format!(
+            "alike: {} µs per call against {}, `{}` on top of both with {} s against {} s, \
+             and a total of {} s against {} s",
+            step4_total[2],
+            wall_total[2],
+            name(step4_top),
+            step4_top[1],
+            wall_top[1],
+            step4_total[1],
+            wall_total[1],
+        ),
+        format!("`execve`: {} µs for `strace -c -w`", wall_execve[2]),
+        "in the transcript every row reads zero".to_string(),
+        "order: `read` (0), `write` (1), `close` (3)".to_string(),
+    ];
+    let chapter = prose("step4-enter-exit.md");
+    for claim in claims {
+        assert!(chapter.contains(&claim), "chapter 4 should say: {claim}");
     }
 }
 
