@@ -176,8 +176,7 @@ impl Tracer {
                 counts.errors += 1;
             }
         } else {
-            let call = format!("{}(...)", syscall_name(number));
-            eprintln!("{call:<39} = {}", format_result(number, rax));
+            print_syscall(number, &format_result(number, rax));
         }
     }
     // ANCHOR_END: syscall_done
@@ -199,14 +198,22 @@ impl Tracer {
             print_summary(&self.summary);
         } else {
             if let Some(entered) = inside {
-                let call = format!("{}(...)", syscall_name(entered.number));
-                eprintln!("{call:<39} = ?");
+                print_syscall(entered.number, "?");
             }
             eprintln!("+++ {ending} +++");
         }
         Ok(exit_code)
     }
 }
+
+// ANCHOR: print_syscall
+/// One line of the trace: `name(...) = result`, with the `=` where strace puts
+/// it when the call is short, after column 40.
+fn print_syscall(number: u64, result: &str) {
+    let call = format!("{}(...)", syscall_name(number));
+    eprintln!("{call:<39} = {result}");
+}
+// ANCHOR_END: print_syscall
 
 fn get_registers(child: Pid) -> Result<libc::user_regs_struct, String> {
     ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))
