@@ -69,6 +69,15 @@ fn book_src() -> PathBuf {
     root().join("book/src")
 }
 
+fn transcript_path(file: &str) -> PathBuf {
+    book_src().join("transcripts").join(file)
+}
+
+/// A committed transcript's text.
+fn transcript(file: &str) -> String {
+    read(&transcript_path(file))
+}
+
 fn updating() -> bool {
     std::env::var_os("UPDATE_TRANSCRIPTS").is_some()
 }
@@ -280,7 +289,7 @@ fn transcripts_are_fresh() {
         );
         fs::write(&machine_path, machine()).unwrap();
         for (file, command_line) in TRANSCRIPTS {
-            let path = book_src().join("transcripts").join(file);
+            let path = transcript_path(file);
             let fresh = transcript_of(command_line);
             // Keep a transcript that differs only in what the mask hides, so
             // that regenerating does not rewrite every pid and timing in git.
@@ -305,7 +314,7 @@ fn transcripts_are_fresh() {
         return;
     }
     for (file, command_line) in TRANSCRIPTS {
-        let committed = read(&book_src().join("transcripts").join(file));
+        let committed = transcript(file);
         let fresh = transcript_of(command_line);
         assert_eq!(
             mask(&committed),
@@ -344,9 +353,8 @@ fn prose(chapter: &str) -> String {
 }
 
 /// The total row of a `-c` transcript: (distinct syscalls, calls, errors).
-fn totals(transcript: &str) -> (usize, u64, u64) {
-    let text = read(&book_src().join("transcripts").join(transcript));
-    let counts = summary_counts(&text);
+fn totals(file: &str) -> (usize, u64, u64) {
+    let counts = summary_counts(&transcript(file));
     let (calls, errors) = counts["total"];
     (counts.len() - 1, calls, errors)
 }
@@ -390,31 +398,26 @@ fn figures_quoted_in_the_book_match_their_transcripts() {
     }
 }
 
-/// The rows of a `-c` transcript's table, total last, each as its fields:
-/// `% time`, `seconds`, `usecs/call`, `calls`, [`errors`,] `syscall`.
-fn table_rows(transcript: &str) -> Vec<Vec<String>> {
-    read(&book_src().join("transcripts").join(transcript))
-        .lines()
-        .filter(|line| is_summary_row(line))
-        .map(|line| line.split_whitespace().map(String::from).collect())
-        .collect()
-}
-
-fn name(row: &[String]) -> &str {
-    row.last().unwrap()
+/// The syscall's name, the last field of a `-c` row.
+fn name<'a>(row: &[&'a str]) -> &'a str {
+    row[row.len() - 1]
 }
 
 #[test]
 fn timings_quoted_in_chapter_4_match_their_transcripts() {
-    let step4 = table_rows("step4-c-echo.txt");
-    let wall = table_rows("strace-c-w-echo.txt");
-    let system = table_rows("strace-c-echo.txt");
+    let texts = [
+        "step4-c-echo.txt",
+        "strace-c-w-echo.txt",
+        "strace-c-echo.txt",
+    ]
+    .map(transcript);
+    let [step4, wall, system] = texts.each_ref().map(|text| summary_rows(text));
     let (step4_total, wall_total) = (step4.last().unwrap(), wall.last().unwrap());
     let (step4_top, wall_top) = (&step4[0], &wall[0]);
     assert_eq!(name(step4_top), name(wall_top), "the same syscall on top");
     let step4_last = &step4[step4.len() - 2];
     assert_eq!(
-        (name(step4_last), step4_last[1].as_str()),
+        (name(step4_last), step4_last[1]),
         ("execve", "0.000000"),
         "step 4's execve: zero time, at the bottom"
     );

@@ -99,21 +99,31 @@ pub fn is_summary_row(line: &str) -> bool {
     fields.len() >= 5 && fields[0].parse::<f64>().is_ok() && fields[1].contains('.')
 }
 
+/// The rows of a `-c` table, the total last, each split into its fields:
+/// % time, seconds, usecs/call, calls, [errors,] syscall.
+pub fn summary_rows(table: &str) -> Vec<Vec<&str>> {
+    table
+        .lines()
+        .filter(|line| is_summary_row(line))
+        .map(|line| line.split_whitespace().collect())
+        .collect()
+}
+
 /// The calls and errors columns of a `strace -c` table, by syscall name.
 pub fn summary_counts(table: &str) -> BTreeMap<String, (u64, u64)> {
-    let mut counts = BTreeMap::new();
-    for line in table.lines().filter(|line| is_summary_row(line)) {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let name = fields[fields.len() - 1].to_string();
-        let calls = fields[3].parse().unwrap();
-        let errors = if fields.len() == 6 {
-            fields[4].parse().unwrap()
-        } else {
-            0
-        };
-        counts.insert(name, (calls, errors));
-    }
-    counts
+    summary_rows(table)
+        .into_iter()
+        .map(|fields| {
+            let name = fields[fields.len() - 1].to_string();
+            let calls = fields[3].parse().unwrap();
+            let errors = if fields.len() == 6 {
+                fields[4].parse().unwrap()
+            } else {
+                0
+            };
+            (name, (calls, errors))
+        })
+        .collect()
 }
 
 /// One traced syscall line, `name(args) = result`, as (name, result).
