@@ -5,6 +5,10 @@
 mod common;
 use common::*;
 
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use std::os::unix::process::CommandExt;
+
 /// A script that prints what a program inherits from whoever starts it:
 /// its arguments, environment, open file descriptors, and which signals are
 /// ignored (SigIgn) and blocked (SigBlk).
@@ -122,14 +126,75 @@ fn refused_ptrace_is_explained_and_leaves_nothing_behind() {
     }
 }
 
+#[test]
+fn program_dies_with_its_tracer() {
+    // Ctrl-C in a terminal sends SIGINT to the whole foreground process group;
+    // a tracer killed with SIGKILL gets no chance to clean up at all. Either
+    // way, the traced program must not run on without it.
+    let marker = "27.1828";
+    let ways = [
+        ("Ctrl-C", Signal::SIGINT, true),
+        ("kill -9", Signal::SIGKILL, false),
+    ];
+    for step in TRACING_STEPS {
+        for (how, signal, whole_group) in ways {
+            let mut tracer = std::process::Command::new(binary(step))
+                .args(["sleep", marker])
+                // Its own process group, as a shell gives a foreground job.
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            // Asleep, the program is past the stop after its execve, where
+            // the tracer set up what happens if it dies.
+            let asleep = || process(&["sleep", marker]).is_some_and(|state| state == 'S');
+            assert!(eventually(asleep), "{step}");
+            let tracer_pid = Pid::from_raw(tracer.id() as i32);
+            if whole_group {
+                killpg(tracer_pid, signal).unwrap();
+            } else {
+                kill(tracer_pid, signal).unwrap();
+            }
+            tracer.wait().unwrap();
+            let gone = eventually(|| !is_running(&["sleep", marker]));
+            if !gone {
+                run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
+            }
+            assert!(gone, "{how} on {step} left the traced program running");
+        }
+    }
+}
+
+/// Whether `condition` becomes true within five seconds.
+fn eventually(condition: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
 /// Whether any process on the machine runs with exactly these arguments.
 fn is_running(args: &[&str]) -> bool {
+    process(args).is_some()
+}
+
+/// The state (`R`, `S`, `t`…, from /proc/PID/stat) of a process that runs
+/// with exactly these arguments, if there is one.
+fn process(args: &[&str]) -> Option<char> {
     let wanted: Vec<u8> = args
         .iter()
         .flat_map(|arg| [arg.as_bytes(), b"\0"].concat())
         .collect();
     std::fs::read_dir("/proc")
         .unwrap()
-        .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
-        .any(|cmdline| cmdline == wanted)
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .find(|dir| std::fs::read(dir.join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
+        .and_then(|dir| {
+            // "PID (name) STATE …": the state follows the last ')'.
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            stat.rsplit_once(") ")?.1.chars().next()
+        })
 }

@@ -45,6 +45,7 @@ pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
         Ok(ForkResult::Child) => become_traced_program(&path, &argv),
         Ok(ForkResult::Parent { child }) => {
             wait_for_exec(child, &program)?;
+            die_with_tracer(child)?;
             Ok(child)
         }
         Err(errno) => Err(format!("fork failed: {errno}")),
@@ -112,6 +113,20 @@ fn wait_for_exec(child: Pid, program: &Path) -> Result<(), String> {
     }
 }
 // ANCHOR_END: wait_for_exec
+
+// ANCHOR: die_with_tracer
+/// Asks the kernel to kill the child if the tracer ends first: on Ctrl-C in
+/// the terminal, say, or a crash. Otherwise the kernel would only detach it,
+/// and the program would run on, untraced. (A tracer killed in the few
+/// microseconds between the child's exec and this call still leaves it
+/// behind: TRACEME gives no way to ask earlier.)
+fn die_with_tracer(child: Pid) -> Result<(), String> {
+    ptrace::setoptions(child, ptrace::Options::PTRACE_O_EXITKILL).map_err(|errno| {
+        kill_child(child);
+        format!("cannot set ptrace options: {errno}")
+    })
+}
+// ANCHOR_END: die_with_tracer
 
 /// Kills a child that we can no longer trace, and reaps it, so that no
 /// half-traced process outlives the tracer.
