@@ -348,7 +348,10 @@ fn masking_hides_only_what_varies() {
 /// A chapter's text with every run of white space made one space, so that a
 /// sentence is found wherever the lines wrap.
 fn prose(chapter: &str) -> String {
-    let text = read(&book_src().join(chapter));
+    one_line(&read(&book_src().join(chapter)))
+}
+
+fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -554,6 +557,32 @@ fn every_step_has_a_chapter_and_every_chapter_is_listed() {
             );
         }
     }
+}
+
+#[test]
+fn every_test_the_book_names_exists() {
+    // "The test `name`" or "The test `tests/file.rs`": a claim that something
+    // is checked must point at a real check.
+    let sources: String = fs::read_dir(root().join("tests"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| read(&path))
+        .collect();
+    let mut count = 0;
+    for (chapter, text) in chapters() {
+        for rest in one_line(&text).split("test `").skip(1) {
+            let named = &rest[..rest.find('`').unwrap()];
+            let exists = if named.starts_with("tests/") {
+                root().join(named).is_file()
+            } else {
+                sources.contains(&format!("fn {named}("))
+            };
+            assert!(exists, "{}: no test {named}", chapter.display());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "the book names no test");
 }
 
 /// The targets of the markdown links `[text](target)` of a chapter.
