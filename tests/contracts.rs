@@ -7,7 +7,7 @@ use common::*;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 /// A script that prints what a program inherits from whoever starts it:
 /// its arguments, environment, open file descriptors, and which signals are
@@ -47,6 +47,35 @@ fn tracer_exits_with_the_program_status() {
         // Killed by SIGTERM (15): the shell's convention, 128 + 15.
         let output = run_binary(step, &["sh", "-c", "kill -TERM $$"]);
         assert_eq!(output.status.code(), Some(143), "{step}");
+    }
+}
+
+#[test]
+fn tracer_dies_of_sigpipe_like_strace_when_nobody_reads_its_trace() {
+    // `stepN ls 2>&1 | head`: once `head` has gone, the next trace line has
+    // nowhere to go. A pipe whose reading end is already closed makes that
+    // happen at the first line, every time.
+    let marker = "16.1803";
+    let status_without_reader = |tracer: &str| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        std::process::Command::new(tracer)
+            .args(["sleep", marker])
+            .stderr(writer)
+            .status()
+            .unwrap()
+    };
+    if strace_available() {
+        let strace = status_without_reader("strace");
+        assert_eq!(strace.signal(), Some(libc::SIGPIPE), "strace: {strace}");
+    }
+    for step in TRACING_STEPS {
+        let status = status_without_reader(binary(step));
+        assert_eq!(status.signal(), Some(libc::SIGPIPE), "{step}: {status}");
+        assert!(
+            eventually(|| !is_running(&["sleep", marker])),
+            "{step} left the traced program running"
+        );
     }
 }
 

@@ -39,6 +39,17 @@ pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
     argv.push(ptr::null());
 
+    // Rust's runtime set SIGPIPE to "ignore" at startup. Put back the default
+    // before fork, for both processes. The child keeps it through execve (an
+    // ignored signal would stay ignored), so that `stepN yes | head` ends like
+    // `yes | head` does. And the tracer, like strace, ends quietly when the
+    // reader of its trace goes away (`stepN ls 2>&1 | head`), instead of
+    // failing on a write to stderr. (Had whoever started the tracer ignored
+    // SIGPIPE, the program should inherit that; Rust's runtime leaves us no
+    // way to know, so we pick the usual default.)
+    // SAFETY: this program has one thread, and SIG_DFL installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+
     // SAFETY: this program has a single thread, and the child only makes
     // async-signal-safe calls before it replaces itself with `execv`.
     match unsafe { fork() } {
@@ -68,14 +79,6 @@ fn become_traced_program(path: &CString, argv: &[*const libc::c_char]) -> ! {
         // SAFETY: _exit ends the process at once and is async-signal-safe.
         unsafe { libc::_exit(CHILD_TRACEME_REFUSED) };
     }
-
-    // Rust's runtime set SIGPIPE to "ignore" in the tracer at startup, and an
-    // ignored signal stays ignored across execve. Put back the default, so
-    // that `stepN yes | head` ends like `yes | head` does. (Had whoever
-    // started the tracer ignored SIGPIPE, the program should inherit that;
-    // Rust's runtime leaves us no way to know, so we pick the usual default.)
-    // SAFETY: signal() is async-signal-safe, and SIG_DFL installs no handler.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 
     // SAFETY: `path` and the strings behind `argv` live until execv returns,
     // and `argv` ends with a null pointer. execv keeps our environment.
