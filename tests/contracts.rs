@@ -17,11 +17,33 @@ const SHOW_INHERITANCE: &str = r#"echo "args: $0 $*"; env | sort; ls /proc/self/
 #[test]
 fn traced_program_inherits_what_it_would_untraced() {
     let command = ["sh", "-c", SHOW_INHERITANCE, "zero", "one", "two words"];
-    let untraced = run(command[0], &command[1..]);
-    assert!(untraced.status.success());
+    // Started as usual, and by a starter that ignores SIGPIPE and closes
+    // stdin: the program must get that too, not what Rust's start-up would
+    // have made of it (SIGPIPE ignored, /dev/null on a closed descriptor).
+    let unusual_starter = ["sh", "-c", r#"trap "" PIPE; exec <&-; exec "$@""#, "starter"];
+    for starter in [&[][..], &unusual_starter[..]] {
+        let untraced = [starter, &command].concat();
+        let expected = run(untraced[0], &untraced[1..]);
+        assert!(expected.status.success(), "{expected:?}");
+        for step in TRACING_STEPS {
+            let traced = [starter, &[binary(step)], &command].concat();
+            let output = run(traced[0], &traced[1..]);
+            assert_eq!(stdout(&output), stdout(&expected), "{step} {starter:?}");
+        }
+    }
+}
+
+#[test]
+fn a_closed_stdout_stays_closed() {
+    // Untraced, echo finds no stdout, says so, and fails.
+    let script = |tracer: &str| format!("{tracer} /bin/echo hi >&-");
+    let untraced = run("sh", &["-c", &script("")]);
+    assert_eq!(untraced.status.code(), Some(1));
+    assert!(stderr(&untraced).contains("Bad file descriptor"));
     for step in TRACING_STEPS {
-        let traced = run_binary(step, &command);
-        assert_eq!(stdout(&traced), stdout(&untraced), "{step}");
+        let traced = run("sh", &["-c", &script(binary(step))]);
+        assert_eq!(traced.status.code(), Some(1), "{step}");
+        assert!(stderr(&traced).contains("Bad file descriptor"), "{step}");
     }
 }
 
@@ -50,32 +72,77 @@ fn tracer_exits_with_the_program_status() {
     }
 }
 
+/// The status of `tracer sleep MARKER` whose stderr, where the trace goes, is
+/// a pipe that nobody reads any more: `stepN ls 2>&1 | head` once `head`
+/// has gone. A pipe whose reading end is already closed makes that happen at
+/// the first line, every time.
+fn status_without_reader(tracer: &str) -> std::process::ExitStatus {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(tracer)
+        .args(["sleep", SIGPIPE_MARKER])
+        .stderr(writer)
+        .status()
+        .unwrap()
+}
+
+const SIGPIPE_MARKER: &str = "16.1803";
+
+#[test]
+#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+fn strace_dies_of_sigpipe_when_nobody_reads_its_trace() {
+    let strace = status_without_reader("strace");
+    assert_eq!(strace.signal(), Some(libc::SIGPIPE), "strace: {strace}");
+}
+
 #[test]
 fn tracer_dies_of_sigpipe_like_strace_when_nobody_reads_its_trace() {
-    // `stepN ls 2>&1 | head`: once `head` has gone, the next trace line has
-    // nowhere to go. A pipe whose reading end is already closed makes that
-    // happen at the first line, every time.
-    let marker = "16.1803";
-    let status_without_reader = |tracer: &str| {
-        let (reader, writer) = std::io::pipe().unwrap();
-        drop(reader);
-        std::process::Command::new(tracer)
-            .args(["sleep", marker])
-            .stderr(writer)
-            .status()
-            .unwrap()
-    };
-    if strace_available() {
-        let strace = status_without_reader("strace");
-        assert_eq!(strace.signal(), Some(libc::SIGPIPE), "strace: {strace}");
-    }
     for step in TRACING_STEPS {
         let status = status_without_reader(binary(step));
         assert_eq!(status.signal(), Some(libc::SIGPIPE), "{step}: {status}");
         assert!(
-            eventually(|| !is_running(&["sleep", marker])),
+            eventually(|| !is_running(&["sleep", SIGPIPE_MARKER])),
             "{step} left the traced program running"
         );
+    }
+}
+
+#[test]
+fn a_trace_that_cannot_be_written_never_stops_the_program() {
+    // /dev/full fails every write with ENOSPC, as a full disk would.
+    let dir = std::env::temp_dir().join(format!("full-stderr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let runs = TRACING_STEPS
+        .iter()
+        .map(|step| vec![binary(step)])
+        .chain([vec![binary("step4"), "-c"]]);
+    for (i, tracer) in runs.enumerate() {
+        let file = dir.join(i.to_string());
+        let full = std::fs::File::create("/dev/full").unwrap();
+        let status = std::process::Command::new(tracer[0])
+            .args(&tracer[1..])
+            .args(["sh", "-c", "touch \"$0\"; exit 5"])
+            .arg(&file)
+            .stderr(full)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(5), "{tracer:?}");
+        assert!(file.exists(), "{tracer:?} stopped the program");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+fn every_trace_line_is_one_write() {
+    // Trace the tracer: strace sees each write(2) the step makes to its
+    // stderr, and there must be exactly one per line of the step's output.
+    for step in TRACING_STEPS {
+        let command = [binary(step), "/bin/true"];
+        let lines = stderr(&run(command[0], &command[1..])).lines().count();
+        let trace = run_strace(&["-e", "trace=write", "-e", "signal=none"], &command);
+        let writes = trace.lines().filter(|l| l.starts_with("write(2, ")).count();
+        assert_eq!(writes, lines, "{step}:\n{trace}");
     }
 }
 
@@ -130,6 +197,63 @@ fn missing_command_is_named() {
         );
         let message = refusal(step, &["/etc/passwd"], 1);
         assert!(message.contains("cannot run '/etc/passwd'"), "{message}");
+    }
+}
+
+#[test]
+fn a_script_without_its_interpreter_is_explained() {
+    let script = std::env::temp_dir().join(format!("no-interpreter-{}", std::process::id()));
+    std::fs::write(&script, "#!/no/such/interpreter\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    for step in TRACING_STEPS {
+        let message = refusal(step, &[script.to_str().unwrap()], 1);
+        assert!(
+            message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
+            "{message}"
+        );
+    }
+    std::fs::remove_file(&script).unwrap();
+}
+
+#[test]
+#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+fn a_tracer_traced_with_its_children_says_so() {
+    // `strace -f` takes the step's child at birth, before the child can ask
+    // its own parent to trace it: a process has only one tracer.
+    for step in TRACING_STEPS {
+        let output = run("strace", &["-f", "-o", "/dev/null", binary(step), "true"]);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{step}: {message}");
+        assert!(message.contains("this tracer is itself traced"), "{message}");
+        assert!(message.contains("without -f"), "{message}");
+    }
+}
+
+#[test]
+fn program_never_outlives_a_tracer_killed_as_it_starts() {
+    // Kill the tracer at every moment of its start, from fork to the first
+    // syscall of the program: with no instant at which neither
+    // PR_SET_PDEATHSIG nor PTRACE_O_EXITKILL holds, the program never runs on.
+    // (Before the window was closed, 1 try in 20 left it running.)
+    let marker = "14.1421";
+    for step in TRACING_STEPS {
+        for try_number in 0..60u64 {
+            let delay = std::time::Duration::from_micros(try_number * 25);
+            let mut tracer = std::process::Command::new(binary(step))
+                .args(["sleep", marker])
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(delay);
+            tracer.kill().unwrap();
+            tracer.wait().unwrap();
+            let gone = eventually(|| !is_running(&["sleep", marker]));
+            if !gone {
+                run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
+            }
+            assert!(gone, "{step} killed after {delay:?} left the program running");
+        }
     }
 }
 

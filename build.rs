@@ -1,0 +1,86 @@
+//! Runs before the tests are compiled, to find out whether everything they
+//! compare with is here: real strace, the judge, and the versions of the C
+//! library, coreutils and strace that the book's transcripts were made with.
+//!
+//! What is missing is said as a cargo warning, visible in any `cargo build`
+//! or `cargo test`, and the tests that need it are compiled as ignored, with
+//! the reason, so that `cargo test` says "ignored" rather than a silent "ok".
+//! Under CI (`CI=true`) nothing is ignored: there, a missing judge fails.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where the transcripts' machine is recorded, from the package's root.
+const RECORDED_MACHINE: &str = "book/src/transcripts/MACHINE.txt";
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-changed={RECORDED_MACHINE}");
+    // Run again when one of the programs we ask is installed, upgraded or
+    // removed. (A path that does not exist makes cargo run us every time,
+    // which is what we want while strace is missing.)
+    for program in ["strace", "echo", "getconf"] {
+        let path = find_in_path(program).unwrap_or_else(|| PathBuf::from("/usr/bin").join(program));
+        println!("cargo::rerun-if-changed={}", path.display());
+    }
+
+    let machine = describe_machine();
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out_dir.join("machine.txt"), &machine).expect("cannot write to OUT_DIR");
+
+    if env::var("CI").as_deref() == Ok("true") {
+        return;
+    }
+    if find_in_path("strace").is_none() {
+        println!(
+            "cargo::warning=strace is not installed: `cargo test` will SKIP every comparison \
+             with real strace; install it (e.g. sudo apt-get install strace)"
+        );
+        println!("cargo::rustc-cfg=no_strace");
+    }
+    let recorded = fs::read_to_string(RECORDED_MACHINE).unwrap_or_default();
+    if recorded != machine {
+        println!(
+            "cargo::warning=the book's transcripts were made with other versions than this \
+             machine has: `cargo test` will SKIP checking them (see {RECORDED_MACHINE}; this \
+             machine has {})",
+            machine.trim_end().replace('\n', ", ")
+        );
+        println!("cargo::rustc-cfg=other_machine");
+    }
+}
+
+/// The versions that decide which syscalls the transcripts' programs make,
+/// in the format of MACHINE.txt.
+fn describe_machine() -> String {
+    format!(
+        "C library: {}\ncoreutils: {}\nstrace: {}\n",
+        first_line("getconf", &["GNU_LIBC_VERSION"]),
+        first_line("echo", &["--version"]).replace("echo ", ""),
+        first_line("strace", &["-V"]),
+    )
+}
+
+/// The first line a program prints, or "missing" if it cannot run.
+fn first_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|output| {
+            let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            text.lines().next().map(str::to_string)
+        })
+        .unwrap_or_else(|| "missing".to_string())
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| Path::new(candidate).is_file())
+}
