@@ -6,6 +6,7 @@
 //! or `cargo test`, and the tests that need it are compiled as ignored, with
 //! the reason, so that `cargo test` says "ignored" rather than a silent "ok".
 //! Under CI (`CI=true`) nothing is ignored: there, a missing judge fails.
+//! Nor while regenerating the transcripts (`UPDATE_TRANSCRIPTS`).
 
 use std::env;
 use std::fs;
@@ -19,6 +20,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine)");
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-env-changed=UPDATE_TRANSCRIPTS");
     println!("cargo::rerun-if-changed={RECORDED_MACHINE}");
     // Run again when one of the programs we ask is installed, upgraded or
     // removed. (A path that does not exist makes cargo run us every time,
@@ -32,15 +34,19 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out_dir.join("machine.txt"), &machine).expect("cannot write to OUT_DIR");
 
-    if env::var("CI").as_deref() == Ok("true") {
+    // Under CI, nothing may be skipped; when regenerating the transcripts,
+    // nothing should be either.
+    if env::var("CI").as_deref() == Ok("true") || env::var_os("UPDATE_TRANSCRIPTS").is_some() {
         return;
     }
     if find_in_path("strace").is_none() {
         println!(
             "cargo::warning=strace is not installed: `cargo test` will SKIP every comparison \
-             with real strace; install it (e.g. sudo apt-get install strace)"
+             with real strace, the book's transcripts included; install it (e.g. sudo apt-get \
+             install strace)"
         );
         println!("cargo::rustc-cfg=no_strace");
+        return;
     }
     let recorded = fs::read_to_string(RECORDED_MACHINE).unwrap_or_default();
     if recorded != machine {

@@ -15,7 +15,10 @@ fn assert_counts_match_strace(command: &[&str]) {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn step4_counts_match_strace() {
     let tracee = binary("tracee");
     let commands: [&[&str]; 6] = [

@@ -20,7 +20,12 @@ fn traced_program_inherits_what_it_would_untraced() {
     // Started as usual, and by a starter that ignores SIGPIPE and closes
     // stdin: the program must get that too, not what Rust's start-up would
     // have made of it (SIGPIPE ignored, /dev/null on a closed descriptor).
-    let unusual_starter = ["sh", "-c", r#"trap "" PIPE; exec <&-; exec "$@""#, "starter"];
+    let unusual_starter = [
+        "sh",
+        "-c",
+        r#"trap "" PIPE; exec <&-; exec "$@""#,
+        "starter",
+    ];
     for starter in [&[][..], &unusual_starter[..]] {
         let untraced = [starter, &command].concat();
         let expected = run(untraced[0], &untraced[1..]);
@@ -89,7 +94,10 @@ fn status_without_reader(tracer: &str) -> std::process::ExitStatus {
 const SIGPIPE_MARKER: &str = "16.1803";
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn strace_dies_of_sigpipe_when_nobody_reads_its_trace() {
     let strace = status_without_reader("strace");
     assert_eq!(strace.signal(), Some(libc::SIGPIPE), "strace: {strace}");
@@ -133,7 +141,10 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn every_trace_line_is_one_write() {
     // Trace the tracer: strace sees each write(2) the step makes to its
     // stderr, and there must be exactly one per line of the step's output.
@@ -204,8 +215,7 @@ fn missing_command_is_named() {
 fn a_script_without_its_interpreter_is_explained() {
     let script = std::env::temp_dir().join(format!("no-interpreter-{}", std::process::id()));
     std::fs::write(&script, "#!/no/such/interpreter\necho hi\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for step in TRACING_STEPS {
         let message = refusal(step, &[script.to_str().unwrap()], 1);
         assert!(
@@ -217,7 +227,10 @@ fn a_script_without_its_interpreter_is_explained() {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn a_tracer_traced_with_its_children_says_so() {
     // `strace -f` takes the step's child at birth, before the child can ask
     // its own parent to trace it: a process has only one tracer.
@@ -225,7 +238,10 @@ fn a_tracer_traced_with_its_children_says_so() {
         let output = run("strace", &["-f", "-o", "/dev/null", binary(step), "true"]);
         let message = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "{step}: {message}");
-        assert!(message.contains("this tracer is itself traced"), "{message}");
+        assert!(
+            message.contains("this tracer is itself traced"),
+            "{message}"
+        );
         assert!(message.contains("without -f"), "{message}");
     }
 }
@@ -252,7 +268,10 @@ fn program_never_outlives_a_tracer_killed_as_it_starts() {
             if !gone {
                 run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
             }
-            assert!(gone, "{step} killed after {delay:?} left the program running");
+            assert!(
+                gone,
+                "{step} killed after {delay:?} left the program running"
+            );
         }
     }
 }

@@ -30,7 +30,10 @@ fn step1_shows_the_kernel_error_as_minus_ebadf_and_libc_as_errno() {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn step1_raw_syscall_is_a_real_write_as_strace_sees_it() {
     let trace = run_strace(&["-e", "trace=write"], &[binary("step1")]);
     let message = r#""Hello from a raw syscall!\n", 26)"#;

@@ -38,3 +38,16 @@ fn step2_passes_signals_on_to_the_child() {
     let output = run_binary("step2", &["sh", "-c", script]);
     assert_eq!(stdout(&output), "got USR1\nafter\n");
 }
+
+#[test]
+fn step2_says_where_the_program_resumes() {
+    // A dynamically linked program starts in its dynamic loader; a static
+    // one (glibc's ldconfig is static) in its own code.
+    let resumes_in = |program: &str| {
+        let trace = stderr(&run_binary("step2", &[program, "--version"]));
+        let rip = trace.lines().find(|l| l.trim_start().starts_with("rip"));
+        rip.unwrap_or_else(|| panic!("{trace}")).to_string()
+    };
+    assert!(resumes_in("echo").ends_with(" in ld-linux-x86-64.so.2"));
+    assert!(resumes_in("/sbin/ldconfig").ends_with(" in ldconfig"));
+}

@@ -33,7 +33,10 @@ fn step3_sees_execve_once_and_exit_group_once() {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn step3_shows_each_syscall_strace_sees_twice_in_a_row() {
     let command = [binary("tracee"), "mixed"];
     let names: Vec<String> = strace_calls(&command)

@@ -87,7 +87,10 @@ fn comparable(calls: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 #[test]
-#[cfg_attr(no_strace, ignore = "needs strace: install it (e.g. sudo apt-get install strace)")]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn step4_sees_the_same_calls_and_results_as_strace() {
     // Commands that write nothing to stderr, where the trace goes too.
     let commands = [

@@ -7,6 +7,10 @@
 //! of the syscall it just made, 59, `execve`. Then the parent lets it run to
 //! the end and reports how it ended.
 //!
+//! The program must run exactly as it would untraced: it inherits what the
+//! tracer was given (see `no_main` below), its output is its own, and its exit
+//! status becomes the tracer's.
+//!
 //! What it does not do yet: see any syscall after the exec (step 3).
 //!
 //! Run it: `cargo build`, then `./target/debug/step2 echo hello`
@@ -27,6 +31,7 @@ mod spawn;
 use std::env;
 use std::ffi::OsString;
 use std::fs;
+use std::path::Path;
 use std::process;
 
 use nix::sys::ptrace;
@@ -106,9 +111,9 @@ fn describe_result(rax: u64) -> String {
     }
 }
 
-/// The file mapped at `address` in the child's memory, from /proc/PID/maps:
-/// for a dynamically linked program, the dynamic loader; for a static one,
-/// the program itself.
+/// The name of the file mapped at `address` in the child's memory, from
+/// /proc/PID/maps: for a dynamically linked program, the dynamic loader; for
+/// a static one, the program itself.
 fn mapped_file(child: Pid, address: u64) -> Option<String> {
     let maps = fs::read_to_string(format!("/proc/{child}/maps")).ok()?;
     maps.lines().find_map(|line| {
@@ -116,8 +121,9 @@ fn mapped_file(child: Pid, address: u64) -> Option<String> {
         let mut fields = line.split_whitespace();
         let (start, end) = fields.next()?.split_once('-')?;
         let range = u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?;
-        let path = fields.nth(4)?;
-        range.contains(&address).then(|| path.to_string())
+        let path = Path::new(fields.nth(4)?);
+        let name = path.file_name()?.to_string_lossy();
+        range.contains(&address).then(|| name.into_owned())
     })
 }
 // ANCHOR_END: registers

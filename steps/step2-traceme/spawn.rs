@@ -1,5 +1,10 @@
 //! Starting a program under ptrace, and cleaning up if tracing goes wrong.
 //!
+//! The child asks to be traced and stops itself; the tracer sets its options;
+//! the child execs the program, and the kernel stops it again right after its
+//! `execve`, before the program's first instruction. If anything fails on the
+//! way, the child says why through a pipe, and the tracer says it to the user.
+//!
 //! Step 2 introduces this file; steps 3 and 4 include it unchanged, so that
 //! their `main.rs` holds only what they add.
 
@@ -39,7 +44,7 @@ pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
     argv.push(ptr::null());
     // If the child fails before the program runs, it writes why into this
     // pipe. Both ends are close-on-exec: a successful execve closes the
-    // child's end, so the program never sees it, and the tracer reads nothing.
+    // child's end, and the program never sees either.
     let (failure_reader, failure_writer) =
         io::pipe().map_err(|e| format!("cannot create a pipe: {e}"))?;
     let tracer = getpid();
