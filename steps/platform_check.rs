@@ -8,6 +8,9 @@
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!(
     "strace from scratch runs only on Linux x86_64: the steps read x86_64 registers \
-     with ptrace. On another machine, use a Linux x86_64 VM or container; see the \
-     book's appendix \"When it does not run\"."
+     with ptrace. On macOS or Windows, open the repository in its devcontainer \
+     (.devcontainer/) or use a Linux x86_64 VM. On Apple Silicon or another ARM \
+     machine, use a hosted x86_64 machine (a GitHub codespace, a cloud VM) or a fully \
+     emulated x86_64 VM: an arm64 VM or container will not do. See the README's \
+     \"Before the workshop\" and the book's appendix \"When it does not run\"."
 );
