@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Starting a program under ptrace, and cleaning up if tracing goes wrong.
 //!
 //! Step 2 introduces this file; steps 3 and 4 include it unchanged, so that
@@ -176,3 +177,4 @@ fn c_string(text: &OsStr) -> Result<CString, String> {
         format!("'{shown}' contains a NUL byte, which cannot be passed to a program")
     })
 }
+// ANCHOR_END: all
