@@ -69,8 +69,11 @@ function problemsOfPage() {
         problems.push(`raw mdBook directive left in the page: ${context}`);
         at = main.textContent.indexOf("{{#", at + 3);
     }
+    // mdBook shows each image twice (small, and zoomed): report it once.
+    const missing = new Set();
     for (const img of document.querySelectorAll("img")) {
-        if (!img.complete || img.naturalWidth === 0) {
+        if ((!img.complete || img.naturalWidth === 0) && !missing.has(img.src)) {
+            missing.add(img.src);
             problems.push(`missing image ${img.getAttribute("src")}, under ${sectionOf(img)}`);
         }
     }
