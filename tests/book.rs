@@ -13,6 +13,7 @@
 mod common;
 use common::*;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
@@ -295,12 +296,34 @@ fn mask_hex(word: &str) -> String {
 // ---------------------------------------------------------------------------
 // The checks.
 
+/// Whether mdBook takes `line` for an anchor's start or end marker (its own
+/// rule: the marker anywhere in the line).
+fn is_anchor_marker(line: &str) -> bool {
+    line.contains("ANCHOR:") || line.contains("ANCHOR_END:")
+}
+
+/// `diff -u` of two step files, as the book shows it: without the anchor
+/// markers, which are there for the book's includes, not for the reader (the
+/// line numbers in the hunk headers count the lines the reader sees).
 fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
+    let scratch = std::env::temp_dir().join(format!("book-{}-{diff_name}", std::process::id()));
+    fs::create_dir_all(&scratch).unwrap();
+    let [old_copy, new_copy] = [("old", old), ("new", new)].map(|(side, file)| {
+        let text: String = read(&root().join(file))
+            .lines()
+            .filter(|line| !is_anchor_marker(line))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let copy = scratch.join(side);
+        fs::write(&copy, text).unwrap();
+        copy
+    });
     let output = Command::new("diff")
-        .args(["-u", "--label", old, "--label", new, old, new])
-        .current_dir(root())
+        .args(["-u", "--label", old, "--label", new])
+        .args([&old_copy, &new_copy])
         .output()
         .unwrap_or_else(|e| panic!("cannot run diff for {diff_name}: {e}"));
+    fs::remove_dir_all(&scratch).unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -587,47 +610,170 @@ fn chapters() -> Vec<(PathBuf, String)> {
     files
 }
 
-/// The `{{#include path:anchor}}` directives of a chapter, as (path, anchor).
-fn includes(text: &str) -> Vec<(String, Option<String>)> {
+/// What an `{{#include path…}}` takes from its file.
+#[derive(Debug, PartialEq)]
+enum Selection {
+    Whole,
+    /// `path:name`: the lines between `ANCHOR: name` and `ANCHOR_END: name`.
+    Anchor(String),
+    /// `path:first:last`, `path:first:` or `path:line`, as mdBook reads them:
+    /// lines numbered from 1, both ends included; no `last` means to the end.
+    Lines {
+        first: usize,
+        last: Option<usize>,
+    },
+}
+
+/// The `{{#include …}}` directives of a chapter, as (path, selection).
+fn includes(text: &str) -> Vec<(String, Selection)> {
     text.split("{{#include ")
         .skip(1)
         .map(|rest| {
             let target = &rest[..rest.find("}}").expect("an unclosed {{#include")];
             match target.split_once(':') {
-                Some((path, anchor)) => (path.to_string(), Some(anchor.to_string())),
-                None => (target.to_string(), None),
+                Some((path, selector)) => (path.to_string(), selection(selector)),
+                None => (target.to_string(), Selection::Whole),
             }
         })
         .collect()
 }
 
+/// Reads what follows the path's `:`: line numbers if it starts with one (or
+/// with `:`, mdBook's "from the first line"), an anchor's name otherwise.
+fn selection(selector: &str) -> Selection {
+    let number = |text: &str| {
+        text.parse::<usize>().unwrap_or_else(|_| {
+            panic!("{{{{#include …:{selector}}}}}: '{text}' is not a line number")
+        })
+    };
+    let (first, last) = match selector.split_once(':') {
+        Some((first, last)) => (first, Some(last)),
+        None => (selector, None),
+    };
+    if !first.is_empty() && !first.starts_with(|c: char| c.is_ascii_digit()) {
+        assert!(
+            last.is_none(),
+            "{{{{#include …:{selector}}}}}: not an anchor name"
+        );
+        return Selection::Anchor(first.to_string());
+    }
+    let first_line = if first.is_empty() { 1 } else { number(first) };
+    let last_line = match last {
+        None => Some(first_line),
+        Some("") => None,
+        Some(last) => Some(number(last)),
+    };
+    Selection::Lines {
+        first: first_line,
+        last: last_line,
+    }
+}
+
+#[test]
+fn include_selections_are_read_as_mdbook_reads_them() {
+    let lines = |first, last| Selection::Lines { first, last };
+    let cases = [
+        ("a.txt", Selection::Whole),
+        ("a.rs:loop", Selection::Anchor("loop".to_string())),
+        ("a.txt:1:25", lines(1, Some(25))),
+        ("a.txt:26:", lines(26, None)),
+        ("a.txt::10", lines(1, Some(10))),
+        ("a.txt:7", lines(7, Some(7))),
+    ];
+    for (target, expected) in cases {
+        let found = includes(&format!("{{{{#include {target}}}}}"));
+        assert_eq!(
+            found,
+            [(target.split(':').next().unwrap().to_string(), expected)]
+        );
+    }
+}
+
+/// The lines of `file` (numbered from 1) that `selection` takes, or why it
+/// takes none: a missing or empty anchor, or lines that are not in the file.
+fn selected_lines(
+    source: &str,
+    selection: &Selection,
+) -> Result<std::ops::RangeInclusive<usize>, String> {
+    let count = source.lines().count();
+    match selection {
+        Selection::Whole => Ok(1..=count),
+        Selection::Anchor(anchor) => {
+            let lines: Vec<&str> = source.lines().collect();
+            let marker = |kind: &str| {
+                let marker = format!("{kind}: {anchor}");
+                lines.iter().position(|line| line.ends_with(&marker))
+            };
+            let (Some(start), Some(end)) = (marker("ANCHOR"), marker("ANCHOR_END")) else {
+                return Err(format!("no anchor '{anchor}'"));
+            };
+            // The lines between the two markers, numbered from 1.
+            let body = start + 2..=end;
+            if body
+                .clone()
+                .all(|number| is_anchor_marker(lines[number - 1]))
+            {
+                return Err(format!("anchor '{anchor}' is empty"));
+            }
+            Ok(body)
+        }
+        Selection::Lines { first, last } => {
+            let last = last.unwrap_or(count);
+            if *first == 0 || first > &last || last > count {
+                return Err(format!(
+                    "lines {first} to {last} of a file of {count} lines"
+                ));
+            }
+            Ok(*first..=last)
+        }
+    }
+}
+
 #[test]
 fn every_include_resolves_to_a_real_anchor() {
-    // mdBook only logs a failed include, and renders a missing anchor as an
-    // empty block: both would pass its build unnoticed.
+    // mdBook only logs a failed include, renders a missing anchor as an empty
+    // block, and silently shortens a line range past the end: all would pass
+    // its build unnoticed.
     let mut count = 0;
     for (chapter, text) in chapters() {
-        for (path, anchor) in includes(&text) {
+        for (path, selection) in includes(&text) {
             let file = chapter.parent().unwrap().join(&path);
             assert!(file.is_file(), "{}: no file {path}", chapter.display());
-            let Some(anchor) = anchor else { continue };
-            let source = read(&file);
-            let start = format!("ANCHOR: {anchor}\n");
-            let end = format!("ANCHOR_END: {anchor}\n");
-            let (Some(from), Some(to)) = (source.find(&start), source.find(&end)) else {
-                panic!("{}: no anchor '{anchor}' in {path}", chapter.display());
-            };
-            let body = &source[from + start.len()..to];
-            let lines = body.lines().filter(|l| !l.contains("ANCHOR")).count();
-            assert!(
-                lines > 0,
-                "{}: anchor '{anchor}' in {path} is empty",
-                chapter.display()
-            );
+            if let Err(problem) = selected_lines(&read(&file), &selection) {
+                panic!("{}: {path}: {problem}", chapter.display());
+            }
             count += 1;
         }
     }
     assert!(count > 0, "the book includes no code at all");
+}
+
+#[test]
+fn a_transcript_shown_in_pieces_is_shown_whole() {
+    // A long transcript is shown as a head, the rest folded, and a tail, by
+    // line numbers: when it is regenerated with more lines or fewer, no line
+    // may fall between the pieces.
+    for (chapter, text) in chapters() {
+        let mut pieces: BTreeMap<String, Vec<std::ops::RangeInclusive<usize>>> = BTreeMap::new();
+        for (path, selection) in includes(&text) {
+            if matches!(selection, Selection::Lines { .. }) {
+                let source = read(&chapter.parent().unwrap().join(&path));
+                let lines = selected_lines(&source, &selection).unwrap();
+                pieces.entry(path).or_default().push(lines);
+            }
+        }
+        for (path, ranges) in pieces {
+            let count = read(&chapter.parent().unwrap().join(&path)).lines().count();
+            let missing: Vec<usize> = (1..=count)
+                .filter(|line| !ranges.iter().any(|range| range.contains(line)))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{}: {path}: lines {missing:?} are in no piece",
+                chapter.display()
+            );
+        }
+    }
 }
 
 #[test]

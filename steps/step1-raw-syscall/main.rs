@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Step 1: a syscall with nothing in between.
 //!
 //! A program cannot write to the terminal by itself: it asks the kernel, with a
@@ -86,3 +87,4 @@ fn raw_write(fd: i32, bytes: &[u8]) -> isize {
     rax
 }
 // ANCHOR_END: raw_write
+// ANCHOR_END: all

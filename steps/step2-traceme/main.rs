@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Step 2: becoming a tracer.
 //!
 //! The tracer forks. The child says "trace me" (`PTRACE_TRACEME`) and execs the
@@ -153,3 +154,4 @@ fn run_to_end(child: Pid) -> Result<i32, String> {
     }
 }
 // ANCHOR_END: run_to_end
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Writing the tracer's lines: the trace, and its own messages.
 //!
 //! Step 2 introduces this file; steps 3 and 4 include it unchanged.
@@ -21,3 +22,4 @@ pub fn line(text: impl Display) {
     let _ = io::stderr().write_all(line.as_bytes());
 }
 // ANCHOR_END: line
+// ANCHOR_END: all

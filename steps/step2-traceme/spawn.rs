@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Starting a program under ptrace, and cleaning up if tracing goes wrong.
 //!
 //! The child asks to be traced and stops itself; the tracer sets its options;
@@ -296,3 +297,4 @@ fn c_string(text: &OsStr) -> Result<CString, String> {
         format!("'{shown}' contains a NUL byte, which cannot be passed to a program")
     })
 }
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Step 3: every stop, and the bug.
 //!
 //! Instead of letting the child run to the end, the tracer resumes it with
@@ -112,3 +113,4 @@ fn report_end(status: WaitStatus) -> Result<i32, String> {
         other => Err(format!("unexpected report from the child: {other:?}")),
     }
 }
+// ANCHOR_END: all

@@ -1,3 +1,4 @@
+// ANCHOR: all
 //! Step 4: the fix, and counting.
 //!
 //! The kernel stops the child twice per syscall and the two stops look the
@@ -336,3 +337,4 @@ fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
     format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
 }
 // ANCHOR_END: summary
+// ANCHOR_END: all
