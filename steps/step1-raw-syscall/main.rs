@@ -16,7 +16,8 @@ use std::io;
 
 // ANCHOR: numbers
 /// The number of the `write` syscall on x86_64 (see `syscalls::Sysno::write`,
-/// or `/usr/include/asm/unistd_64.h`). Numbers differ between architectures.
+/// or `asm/unistd_64.h` under `/usr/include/x86_64-linux-gnu/` on Debian and
+/// Ubuntu, `/usr/include/` elsewhere). Numbers differ between architectures.
 const SYS_WRITE: usize = 1;
 
 const STDOUT: i32 = 1;
