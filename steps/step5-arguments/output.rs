@@ -1,0 +1,46 @@
+// ANCHOR: all
+//! Where the trace goes: stderr, or the file that `-o FILE` names.
+//!
+//! Like step 2's output.rs (which steps 2 to 4 share), one `write(2)` per
+//! line, and errors ignored; what is new is the choice of destination. The
+//! tracer's own messages (a bad option, a program that cannot run) still go
+//! to stderr: `line_to_stderr`.
+//!
+//! Step 5 introduces this file; step 6 includes it unchanged.
+
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The trace's destination.
+pub enum Output {
+    Stderr,
+    File(File),
+}
+
+impl Output {
+    /// Creates (or empties) `path` for the trace, as strace's `-o` does.
+    pub fn create(path: &Path) -> Result<Output, String> {
+        File::create(path)
+            .map(Output::File)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))
+    }
+
+    /// Writes `text` and a newline in one `write(2)`. Errors are ignored: a
+    /// trace that cannot be written must not stop or change the program (step
+    /// 2's output.rs says more).
+    pub fn line(&mut self, text: impl Display) {
+        let line = format!("{text}\n");
+        let _ = match self {
+            Output::Stderr => io::stderr().write_all(line.as_bytes()),
+            Output::File(file) => file.write_all(line.as_bytes()),
+        };
+    }
+}
+
+/// One line of the tracer's own on stderr, whatever `-o` says.
+pub fn line_to_stderr(text: impl Display) {
+    Output::Stderr.line(text);
+}
+// ANCHOR_END: all
