@@ -20,7 +20,7 @@ use std::fmt::Write;
 
 use syscalls::{Errno, Sysno};
 
-use crate::memory::Memory;
+use crate::memory::{Memory, Plain};
 
 // ANCHOR: api
 /// A syscall as its entry stop shows it.
@@ -190,6 +190,8 @@ enum Arg {
     ModeIfCreating,
     AccessMode,
     Signal,
+    /// `statx`'s flags: how to synchronise, then `AT_` flags.
+    StatxFlags,
     /// `socket`'s type (`SOCK_STREAM`) and flags (`SOCK_CLOEXEC`).
     SocketType,
 
@@ -220,6 +222,7 @@ enum Arg {
     StringOut,
     StatOut,
     StatxOut,
+    StatfsOut,
     SigsetOut,
     SigactionOut,
     RlimitOut,
@@ -246,7 +249,7 @@ impl Arg {
     fn when(self) -> When {
         use Arg::*;
         match self {
-            BytesOut | RandomBytesOut | StringOut | StatOut | StatxOut | SigsetOut
+            BytesOut | RandomBytesOut | StringOut | StatOut | StatxOut | StatfsOut | SigsetOut
             | SigactionOut | RlimitOut | PipeOut | WaitStatusOut | DirentsOut | CpuSetOut
             | IoctlThird => When::Exit,
             _ => When::Entry,
@@ -288,7 +291,9 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::newfstatat => &[DirFd, Path, StatOut, Flags(AT_FLAGS)],
         Sysno::fstat => &[Int, StatOut],
         Sysno::stat | Sysno::lstat => &[Path, StatOut],
-        Sysno::statx => &[DirFd, Path, Flags(STATX_FLAGS), Flags(STATX_MASK), StatxOut],
+        Sysno::statx => &[DirFd, Path, StatxFlags, Flags(STATX_MASK), StatxOut],
+        Sysno::statfs => &[Path, StatfsOut],
+        Sysno::fstatfs => &[Int, StatfsOut],
         Sysno::lseek => &[Int, Long, Named(WHENCE)],
         Sysno::getdents64 => &[Int, DirentsOut, ULong],
         Sysno::readlink => &[Path, BytesOut, ULong],
@@ -388,12 +393,20 @@ impl Decoder {
                 } else {
                     2
                 }];
-                let creating = flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
+                let tmpfile = libc::O_TMPFILE as u64;
+                let creating = flags & libc::O_CREAT as u64 != 0 || flags & tmpfile == tmpfile;
                 return creating.then(|| octal_mode(value as u32));
             }
             Arg::AccessMode if value == 0 => "F_OK".to_string(),
             Arg::AccessMode => flags(ACCESS_MODES, value),
             Arg::Signal => signal_name(value as i32),
+            Arg::StatxFlags => {
+                let sync = named(STATX_SYNC, value & STATX_SYNC_TYPE);
+                match flags(AT_FLAGS, value & !STATX_SYNC_TYPE) {
+                    rest if rest == "0" => sync,
+                    rest => format!("{sync}|{rest}"),
+                }
+            }
             Arg::SocketType => {
                 let kind = named(SOCKET_TYPES, value & 0xf);
                 match flags(SOCKET_FLAGS, value & !0xf) {
@@ -411,6 +424,7 @@ impl Decoder {
             Arg::Envp => self.envp(value),
             Arg::StatOut => self.stat(value),
             Arg::StatxOut => self.statx(value),
+            Arg::StatfsOut => self.statfs(value),
             Arg::SigsetIn | Arg::SigsetOut => self.sigset(value),
             Arg::SigactionIn | Arg::SigactionOut => self.sigaction(value),
             Arg::RlimitIn | Arg::RlimitOut => self.rlimit(value),
@@ -673,6 +687,35 @@ impl Decoder {
         )
     }
 
+    /// A file system's `statfs`, every field (strace does not abbreviate it).
+    fn statfs(&self, pointer: u64) -> String {
+        let Some(fs) = self.memory.read_value::<StatFs>(pointer) else {
+            return address(pointer);
+        };
+        let [fsid_a, fsid_b] = fs.f_fsid;
+        let mut text = format!(
+            "{{f_type={}, f_bsize={}, f_blocks={}, f_bfree={}, f_bavail={}, f_files={}, \
+             f_ffree={}, f_fsid={{val=[{}, {}]}}, f_namelen={}, f_frsize={}",
+            named(FILE_SYSTEMS, fs.f_type as u64),
+            fs.f_bsize,
+            fs.f_blocks,
+            fs.f_bfree,
+            fs.f_bavail,
+            fs.f_files,
+            fs.f_ffree,
+            hex(fsid_a.into()),
+            hex(fsid_b.into()),
+            fs.f_namelen,
+            fs.f_frsize,
+        );
+        let fs_flags = fs.f_flags as u64;
+        if fs_flags & 32 != 0 {
+            let _ = write!(text, ", f_flags={}", flags(STATFS_FLAGS, fs_flags));
+        }
+        text.push('}');
+        text
+    }
+
     fn rlimit(&self, pointer: u64) -> String {
         if pointer == 0 {
             return "NULL".to_string();
@@ -851,6 +894,27 @@ impl Decoder {
         }
     }
 }
+
+/// The kernel's `struct statfs` on x86_64 (the libc crate hides `f_flags`).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct StatFs {
+    f_type: i64,
+    f_bsize: i64,
+    f_blocks: u64,
+    f_bfree: u64,
+    f_bavail: u64,
+    f_files: u64,
+    f_ffree: u64,
+    f_fsid: [u32; 2],
+    f_namelen: i64,
+    f_frsize: i64,
+    f_flags: i64,
+    f_spare: [i64; 4],
+}
+
+// SAFETY: integers only, as the kernel writes them.
+unsafe impl Plain for StatFs {}
 
 /// A file's type and permissions: `S_IFREG|0644`, `S_IFDIR|S_ISVTX|0777`.
 fn file_mode(mode: u32) -> String {
@@ -1064,15 +1128,36 @@ const AT_FLAGS: &[(u64, &str)] = &[
     (0x8000, "AT_RECURSIVE"),
 ];
 
-/// statx's flags: how to synchronise (a value in bits 0x6000, where 0 is
-/// `AT_STATX_SYNC_AS_STAT`), then the other `AT_` flags.
-const STATX_FLAGS: &[(u64, &str)] = &[
+/// statx's way to synchronise: a value in the bits 0x6000 of its flags.
+const STATX_SYNC_TYPE: u64 = 0x6000;
+
+const STATX_SYNC: &[(u64, &str)] = &[
     (0, "AT_STATX_SYNC_AS_STAT"),
     (0x2000, "AT_STATX_FORCE_SYNC"),
     (0x4000, "AT_STATX_DONT_SYNC"),
-    (0x100, "AT_SYMLINK_NOFOLLOW"),
-    (0x800, "AT_NO_AUTOMOUNT"),
-    (0x1000, "AT_EMPTY_PATH"),
+];
+
+const FILE_SYSTEMS: &[(u64, &str)] = &[
+    (0xef53, "EXT2_SUPER_MAGIC"),
+    (0x01021994, "TMPFS_MAGIC"),
+    (0x9fa0, "PROC_SUPER_MAGIC"),
+    (0x62656572, "SYSFS_MAGIC"),
+    (0x794c7630, "OVERLAYFS_SUPER_MAGIC"),
+    (0x58465342, "XFS_SUPER_MAGIC"),
+    (0x9123683e, "BTRFS_SUPER_MAGIC"),
+];
+
+const STATFS_FLAGS: &[(u64, &str)] = &[
+    (1, "ST_RDONLY"),
+    (2, "ST_NOSUID"),
+    (4, "ST_NODEV"),
+    (8, "ST_NOEXEC"),
+    (16, "ST_SYNCHRONOUS"),
+    (32, "ST_VALID"),
+    (64, "ST_MANDLOCK"),
+    (1024, "ST_NOATIME"),
+    (2048, "ST_NODIRATIME"),
+    (4096, "ST_RELATIME"),
 ];
 
 const STATX_MASK: &[(u64, &str)] = &[

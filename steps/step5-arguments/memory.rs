@@ -131,5 +131,4 @@ unsafe impl Plain for libc::statx {}
 unsafe impl Plain for libc::rlimit64 {}
 unsafe impl Plain for libc::winsize {}
 unsafe impl Plain for libc::termios {}
-unsafe impl Plain for libc::statfs {}
 // ANCHOR_END: all
