@@ -232,67 +232,6 @@ fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
     out.join("\n") + "\n"
 }
 
-/// Hides what varies in one line of output: addresses (`0x…`), pids, and
-/// large numbers (file sizes, such as the loader cache's, change as packages
-/// are installed).
-fn mask_line(line: &str) -> String {
-    // Pids first, on the raw words: a pid may have five digits or three, and
-    // both must become the same `PID`.
-    let mut words: Vec<&str> = line.split(' ').collect();
-    let is_pid_call = PID_RESULTS
-        .iter()
-        .any(|name| line.starts_with(&format!("{name}(")));
-    if is_pid_call && let Some(last) = words.last_mut() {
-        *last = "PID";
-    }
-    // "child 1234 is stopped" (step 2)
-    for i in 1..words.len() {
-        if words[i - 1] == "child" && words[i].parse::<u32>().is_ok() {
-            words[i] = "PID";
-        }
-    }
-    words
-        .into_iter()
-        .map(mask_hex)
-        .map(mask_large_number)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Replaces every run of five digits or more by `N`.
-fn mask_large_number(word: String) -> String {
-    let mut masked = String::new();
-    let mut digits = String::new();
-    for c in word.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        masked.push_str(if digits.len() >= 5 { "N" } else { &digits });
-        digits.clear();
-        masked.push(c);
-    }
-    masked.pop(); // the space chained on above
-    masked
-}
-
-fn mask_hex(word: &str) -> String {
-    // Random bytes, as strace shows getrandom's: "\x25\x50…"
-    if word.contains("\\x") {
-        return "BYTES".to_string();
-    }
-    match word.find("0x") {
-        Some(start) => {
-            let digits = word[start + 2..]
-                .chars()
-                .take_while(char::is_ascii_hexdigit)
-                .count();
-            format!("{}0xADDRESS{}", &word[..start], &word[start + 2 + digits..])
-        }
-        None => word.to_string(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The checks.
 

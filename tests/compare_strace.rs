@@ -33,3 +33,90 @@ fn step4_counts_match_strace() {
         assert_counts_match_strace(command);
     }
 }
+
+/// The syscall lines of a trace, masked: no signal (`---`) or ending (`+++`)
+/// lines, nothing that differs from run to run.
+fn masked_calls(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter(|line| parse_call(line).is_some() && !line.starts_with("---"))
+        .map(mask_line)
+        .collect()
+}
+
+/// Runs step 5 and strace on `command` with the same options, both writing
+/// to a file (where strace never splits a line around the program's output),
+/// and checks that every syscall line is the same.
+fn assert_lines_match_strace(options: &[&str], command: &[&str]) {
+    let file = std::env::temp_dir().join(format!("step5-{}.txt", std::process::id()));
+    let file_name = file.to_str().unwrap();
+    let output = run_binary("step5", &[&["-o", file_name], options, command].concat());
+    assert!(output.status.code().is_some(), "{output:?}");
+    let ours = read(&file);
+    std::fs::remove_file(&file).unwrap();
+    let theirs = run_strace(options, command);
+    let (ours_masked, theirs_masked) = (masked_calls(&ours), masked_calls(&theirs));
+    for (i, (a, b)) in ours_masked.iter().zip(&theirs_masked).enumerate() {
+        assert_eq!(a, b, "{command:?}, line {}:\n--- step5:\n{ours}", i + 1);
+    }
+    assert_eq!(
+        ours_masked.len(),
+        theirs_masked.len(),
+        "{command:?}: not as many lines\n--- step5:\n{ours}\n--- strace:\n{theirs}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step5_lines_equal_strace_lines() {
+    let dir = std::env::temp_dir().join(format!("step5-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lines.txt");
+    std::fs::write(&file, "pear\napple\n\tfig \"ripe\"\nbanana\\split\n").unwrap();
+    let file = file.to_str().unwrap();
+    let tracee = binary("tracee");
+    let script = format!("cat {file}; echo done");
+    let commands: [&[&str]; 8] = [
+        &[tracee, "mixed"],
+        &[tracee, "bytes"],
+        &["ls", "-l", "/"],
+        &["cat", file],
+        &["echo", "hello"],
+        &["sort", file],
+        &["sh", "-c", &script],
+        &["cat", "/nonexistent"],
+    ];
+    for command in commands {
+        assert_lines_match_strace(&[], command);
+    }
+    // Strings cut shorter, and longer. (Not our tracee: the Rust runtime
+    // reads /proc/self/maps, whose addresses move from run to run.)
+    assert_lines_match_strace(&["-s", "4"], &["cat", file]);
+    assert_lines_match_strace(&["-s", "100"], &["sort", file]);
+    // Only some syscalls, or all but some.
+    assert_lines_match_strace(&["-e", "trace=openat,read,close"], &["cat", file]);
+    assert_lines_match_strace(&["-e", "trace=!mmap,openat"], &["echo", "hello"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step5_counts_only_what_e_selects_as_strace_does() {
+    for selection in ["trace=openat,close", "trace=!mmap,mprotect"] {
+        let command = ["ls", "-l", "/"];
+        let options = ["-c", "-e", selection];
+        let ours = stderr(&run_binary("step5", &[&options[..], &command].concat()));
+        let theirs = run_strace(&options, &command);
+        assert_eq!(
+            summary_counts(&ours),
+            summary_counts(&theirs),
+            "{selection}\n--- step5:\n{ours}\n--- strace:\n{theirs}"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! What every tracing step (2, 3, 4) promises, whatever it adds: the traced
+//! What every tracing step (2 to 5) promises, whatever it adds: the traced
 //! program runs as it would untraced, its exit status is passed on, and bad
 //! input gets one clear line, a non-zero exit, and no process left behind.
 
@@ -123,7 +123,7 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
     let runs = TRACING_STEPS
         .iter()
         .map(|step| vec![binary(step)])
-        .chain([vec![binary("step4"), "-c"]]);
+        .chain([vec![binary("step4"), "-c"], vec![binary("step5"), "-c"]]);
     for (i, tracer) in runs.enumerate() {
         let file = dir.join(i.to_string());
         let full = std::fs::File::create("/dev/full").unwrap();
@@ -194,8 +194,10 @@ fn no_command_is_a_usage_error() {
 
 #[test]
 fn unknown_option_is_a_usage_error() {
-    let message = refusal("step4", &["-x", "ls"], 2);
-    assert!(message.contains("unknown option '-x'; usage:"), "{message}");
+    for step in ["step4", "step5"] {
+        let message = refusal(step, &["-x", "ls"], 2);
+        assert!(message.contains("unknown option '-x'; usage:"), "{message}");
+    }
 }
 
 #[test]

@@ -77,7 +77,7 @@ impl Decoder {
     /// (`name(args)`) and its result (`= ` not included).
     pub fn exit(&self, pending: &Pending, rax: u64) -> (String, String) {
         let call = self.call_text(pending, Some(rax));
-        (call, format_result(&pending.syscall, rax))
+        (call, self.result(&pending.syscall, rax))
     }
 
     // ANCHOR: execve_from_new_stack
@@ -212,6 +212,9 @@ enum Arg {
         len: usize,
     },
     SigreturnMask,
+    /// `poll`'s array of `{fd, events}`, as long as the next argument says.
+    PollFds,
+    StackIn,
 
     // Read from memory at the exit: what the kernel wrote.
     /// As many bytes as the call returned.
@@ -223,9 +226,11 @@ enum Arg {
     StatOut,
     StatxOut,
     StatfsOut,
+    SysinfoOut,
     SigsetOut,
     SigactionOut,
     RlimitOut,
+    StackOut,
     PipeOut,
     WaitStatusOut,
     DirentsOut,
@@ -249,9 +254,9 @@ impl Arg {
     fn when(self) -> When {
         use Arg::*;
         match self {
-            BytesOut | RandomBytesOut | StringOut | StatOut | StatxOut | StatfsOut | SigsetOut
-            | SigactionOut | RlimitOut | PipeOut | WaitStatusOut | DirentsOut | CpuSetOut
-            | IoctlThird => When::Exit,
+            BytesOut | RandomBytesOut | StringOut | StatOut | StatxOut | StatfsOut | SysinfoOut
+            | SigsetOut | SigactionOut | RlimitOut | StackOut | PipeOut | WaitStatusOut
+            | DirentsOut | CpuSetOut | IoctlThird => When::Exit,
             _ => When::Entry,
         }
     }
@@ -265,6 +270,8 @@ enum Ret {
     Hex,
     /// `umask`'s previous mask.
     Octal,
+    /// `poll`: `0 (Timeout)`, or which descriptors are ready.
+    Poll,
     /// `fcntl`: `F_GETFL` and `F_GETFD` return flags.
     Fcntl,
 }
@@ -329,6 +336,8 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::connect => &[Int, Sockaddr { len: 2 }, Int],
         Sysno::sched_getaffinity => &[Int, ULong, CpuSetOut],
         Sysno::kill => &[Int, Signal],
+        Sysno::poll => &[PollFds, Int, Int],
+        Sysno::sigaltstack => &[StackIn, StackOut],
         Sysno::exit | Sysno::exit_group => &[Int],
         Sysno::getpid
         | Sysno::getppid
@@ -343,13 +352,15 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         // Known to strace, but shown in hex even there: only the count of
         // arguments is known.
         Sysno::rseq => &[Hex, Hex, Hex, Hex],
-        Sysno::sysinfo | Sysno::uname => &[Pointer],
+        Sysno::uname => &[Pointer],
+        Sysno::sysinfo => &[SysinfoOut],
         _ => return (None, Ret::Int),
     };
     let ret = match sysno {
         Sysno::brk | Sysno::mmap => Ret::Hex,
         Sysno::umask => Ret::Octal,
         Sysno::fcntl => Ret::Fcntl,
+        Sysno::poll => Ret::Poll,
         _ => Ret::Int,
     };
     (Some(args), ret)
@@ -425,10 +436,13 @@ impl Decoder {
             Arg::StatOut => self.stat(value),
             Arg::StatxOut => self.statx(value),
             Arg::StatfsOut => self.statfs(value),
+            Arg::SysinfoOut => self.sysinfo(value),
             Arg::SigsetIn | Arg::SigsetOut => self.sigset(value),
             Arg::SigactionIn | Arg::SigactionOut => self.sigaction(value),
             Arg::RlimitIn | Arg::RlimitOut => self.rlimit(value),
             Arg::PipeOut => self.pipe_fds(value),
+            Arg::PollFds => self.poll_fds(value, call.args[1] as usize, false),
+            Arg::StackIn | Arg::StackOut => self.signal_stack(value),
             Arg::WaitStatusOut => self.wait_status(value),
             Arg::DirentsOut => self.dirents(value, returned),
             Arg::CpuSetOut => self.cpu_set(value, returned),
@@ -716,6 +730,29 @@ impl Decoder {
         text
     }
 
+    fn sysinfo(&self, pointer: u64) -> String {
+        let Some(info) = self.memory.read_value::<libc::sysinfo>(pointer) else {
+            return address(pointer);
+        };
+        let [load1, load5, load15] = info.loads;
+        format!(
+            "{{uptime={}, loads=[{load1}, {load5}, {load15}], totalram={}, freeram={}, \
+             sharedram={}, bufferram={}, totalswap={}, freeswap={}, procs={}, totalhigh={}, \
+             freehigh={}, mem_unit={}}}",
+            info.uptime,
+            info.totalram,
+            info.freeram,
+            info.sharedram,
+            info.bufferram,
+            info.totalswap,
+            info.freeswap,
+            info.procs,
+            info.totalhigh,
+            info.freehigh,
+            info.mem_unit
+        )
+    }
+
     fn rlimit(&self, pointer: u64) -> String {
         if pointer == 0 {
             return "NULL".to_string();
@@ -776,6 +813,51 @@ impl Decoder {
             Some(mask) => format!("{{mask={}}}", signal_set(mask)),
             None => address(stack_pointer),
         }
+    }
+
+    /// `poll`'s descriptors: what is asked at the entry (`events`), or what
+    /// is ready at the exit (`revents`, only the descriptors that are).
+    fn poll_fds(&self, pointer: u64, count: usize, ready: bool) -> String {
+        let Some(bytes) = self.memory.read(pointer, 8 * count) else {
+            return address(pointer);
+        };
+        let items: Vec<String> = bytes
+            .chunks_exact(8)
+            .filter_map(|item| {
+                let fd = i32::from_ne_bytes([item[0], item[1], item[2], item[3]]);
+                let events = u16::from_ne_bytes([item[4], item[5]]);
+                let revents = u16::from_ne_bytes([item[6], item[7]]);
+                if !ready {
+                    Some(format!(
+                        "{{fd={fd}, events={}}}",
+                        flags(POLL_EVENTS, events.into())
+                    ))
+                } else if revents != 0 {
+                    Some(format!(
+                        "{{fd={fd}, revents={}}}",
+                        flags(POLL_EVENTS, revents.into())
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        format!("[{}]", items.join(", "))
+    }
+
+    /// A signal stack, `stack_t`: where it is, its flags, its size.
+    fn signal_stack(&self, pointer: u64) -> String {
+        if pointer == 0 {
+            return "NULL".to_string();
+        }
+        let Some([stack, stack_flags, size]) = self.memory.read_value::<[u64; 3]>(pointer) else {
+            return address(pointer);
+        };
+        let stack_flags = flags(STACK_FLAGS, stack_flags & 0xffff_ffff);
+        format!(
+            "{{ss_sp={}, ss_flags={stack_flags}, ss_size={size}}}",
+            address(stack)
+        )
     }
 
     fn pipe_fds(&self, pointer: u64) -> String {
@@ -1030,11 +1112,24 @@ fn signal_set(set: u64) -> String {
 /// A syscall's result as strace writes it: `-1 ENOENT (No such file or
 /// directory)` for an error; `? ERESTARTSYS (…)` for a call a signal
 /// interrupted; hex for an address; octal for a mask; decimal otherwise.
-pub fn format_result(syscall: &Syscall, rax: u64) -> String {
-    if let Some(errno) = error_number(rax) {
-        return format_error(errno);
+impl Decoder {
+    fn result(&self, syscall: &Syscall, rax: u64) -> String {
+        if let Some(errno) = error_number(rax) {
+            return format_error(errno);
+        }
+        let (_, ret) = signature(syscall.number);
+        match ret {
+            Ret::Poll if rax == 0 => "0 (Timeout)".to_string(),
+            Ret::Poll => {
+                let ready = self.poll_fds(syscall.args[0], syscall.args[1] as usize, true);
+                format!("{rax} ({ready})")
+            }
+            _ => format_result(syscall, ret, rax),
+        }
     }
-    let (_, ret) = signature(syscall.number);
+}
+
+fn format_result(syscall: &Syscall, ret: Ret, rax: u64) -> String {
     match ret {
         Ret::Int => (rax as i64).to_string(),
         Ret::Hex => hex(rax),
@@ -1045,6 +1140,7 @@ pub fn format_result(syscall: &Syscall, rax: u64) -> String {
             libc::F_GETFD if rax != 0 => format!("{} (flags {})", hex(rax), flags(FD_FLAGS, rax)),
             _ => (rax as i64).to_string(),
         },
+        Ret::Poll => rax.to_string(),
     }
 }
 
@@ -1113,6 +1209,27 @@ const PIPE_FLAGS: &[(u64, &str)] = &[
     (0o4000, "O_NONBLOCK"),
     (0o2000000, "O_CLOEXEC"),
     (0o40000, "O_DIRECT"),
+];
+
+const POLL_EVENTS: &[(u64, &str)] = &[
+    (0x1, "POLLIN"),
+    (0x2, "POLLPRI"),
+    (0x4, "POLLOUT"),
+    (0x8, "POLLERR"),
+    (0x10, "POLLHUP"),
+    (0x20, "POLLNVAL"),
+    (0x40, "POLLRDNORM"),
+    (0x80, "POLLRDBAND"),
+    (0x100, "POLLWRNORM"),
+    (0x200, "POLLWRBAND"),
+    (0x400, "POLLMSG"),
+    (0x2000, "POLLRDHUP"),
+];
+
+const STACK_FLAGS: &[(u64, &str)] = &[
+    (1, "SS_ONSTACK"),
+    (2, "SS_DISABLE"),
+    (0x80000000, "SS_AUTODISARM"),
 ];
 
 const FD_FLAGS: &[(u64, &str)] = &[(1, "FD_CLOEXEC")];

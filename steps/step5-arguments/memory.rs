@@ -125,9 +125,11 @@ unsafe impl Plain for u32 {}
 unsafe impl Plain for u64 {}
 unsafe impl Plain for [i32; 2] {}
 unsafe impl Plain for [u64; 2] {}
+unsafe impl Plain for [u64; 3] {}
 unsafe impl Plain for [u64; 4] {}
 unsafe impl Plain for libc::stat {}
 unsafe impl Plain for libc::statx {}
+unsafe impl Plain for libc::sysinfo {}
 unsafe impl Plain for libc::rlimit64 {}
 unsafe impl Plain for libc::winsize {}
 unsafe impl Plain for libc::termios {}

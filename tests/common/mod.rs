@@ -15,13 +15,14 @@ pub fn binary(name: &str) -> &'static str {
         "step2" => env!("CARGO_BIN_EXE_step2"),
         "step3" => env!("CARGO_BIN_EXE_step3"),
         "step4" => env!("CARGO_BIN_EXE_step4"),
+        "step5" => env!("CARGO_BIN_EXE_step5"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
     }
 }
 
 /// The tracing steps, which all keep the contracts of `tests/contracts.rs`.
-pub const TRACING_STEPS: [&str; 3] = ["step2", "step3", "step4"];
+pub const TRACING_STEPS: [&str; 4] = ["step2", "step3", "step4", "step5"];
 
 /// Runs `program` with `args` to the end, stdin empty, and returns what it did.
 pub fn run(program: &str, args: &[&str]) -> Output {
@@ -54,11 +55,10 @@ pub const NEEDS_STRACE: &str = "needs strace: install it (e.g. sudo apt-get inst
 /// Runs real strace with `strace_args`, its output written to a file, and
 /// returns that output.
 pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
-    let name = format!(
-        "{}-{}",
-        std::process::id(),
-        command.join("_").replace('/', "_")
-    );
+    // Tests run in parallel threads: each run gets its own file.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{}-{run}", std::process::id());
     let file = std::env::temp_dir().join(format!("strace-from-scratch-{name}.txt"));
     let mut args = vec!["-o", file.to_str().unwrap()];
     args.extend_from_slice(strace_args);
@@ -82,7 +82,15 @@ pub fn read(path: &Path) -> String {
 }
 
 /// Syscalls whose result is a process or thread id, which differs run to run.
-pub const PID_RESULTS: [&str; 4] = ["getpid", "getppid", "gettid", "set_tid_address"];
+pub const PID_RESULTS: [&str; 7] = [
+    "getpid",
+    "getppid",
+    "gettid",
+    "set_tid_address",
+    "vfork",
+    "fork",
+    "wait4",
+];
 
 /// Whether `line` is a row of a `-c` table: % time, seconds, usecs/call,
 /// calls, [errors,] syscall.
@@ -134,4 +142,88 @@ pub fn calls(trace: &str) -> Vec<(String, String)> {
 /// What real strace sees `command` do: its syscalls, in order.
 pub fn strace_calls(command: &[&str]) -> Vec<(String, String)> {
     calls(&run_strace(&[], command))
+}
+
+// ---------------------------------------------------------------------------
+// Masking: what changes from run to run, whoever traces, is hidden the same
+// way on both sides of a comparison.
+
+/// Hides what varies in one line of output: addresses (`0x…`), pids, and
+/// large numbers (file sizes, such as the loader cache's, change as packages
+/// are installed).
+pub fn mask_line(line: &str) -> String {
+    // Pids first, on the raw words: a pid may have five digits or three, and
+    // both must become the same `PID`.
+    let mut words: Vec<&str> = line.split(' ').collect();
+    let is_pid_call = PID_RESULTS
+        .iter()
+        .any(|name| line.starts_with(&format!("{name}(")));
+    if is_pid_call && let Some(last) = words.last_mut() {
+        *last = "PID";
+    }
+    // A pid as the first argument.
+    if line.starts_with("sched_getaffinity(") {
+        words[0] = "sched_getaffinity(PID,";
+    }
+    // "child 1234 is stopped" (step 2)
+    for i in 1..words.len() {
+        if words[i - 1] == "child" && words[i].parse::<u32>().is_ok() {
+            words[i] = "PID";
+        }
+    }
+    // sysinfo's fields (uptime, free memory, processes) are the machine's
+    // state at that instant.
+    if line.starts_with("sysinfo(") {
+        return line.replace(|c: char| c.is_ascii_digit(), "N");
+    }
+    words
+        .into_iter()
+        .map(mask_hex)
+        .map(mask_large_number)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Replaces every run of five digits or more by `N`.
+fn mask_large_number(word: String) -> String {
+    let mut masked = String::new();
+    let mut digits = String::new();
+    for c in word.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        masked.push_str(if digits.len() >= 5 { "N" } else { &digits });
+        digits.clear();
+        masked.push(c);
+    }
+    masked.pop(); // the space chained on above
+    masked
+}
+
+fn mask_hex(word: &str) -> String {
+    // Random bytes, as strace shows getrandom's: "\x25\x50…"
+    if word.contains("\\x") {
+        return "BYTES".to_string();
+    }
+    // A line of /proc/PID/maps: "55d0c0de0000-55d0c0de1000 r--p …"
+    let maybe_range = word.trim_start_matches('"');
+    if let Some((start, end)) = maybe_range.split_once('-')
+        && !start.is_empty()
+        && start.chars().all(|c| c.is_ascii_hexdigit())
+        && end.len() >= start.len()
+        && end[..start.len()].chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return "\"ADDRESS-RANGE".to_string();
+    }
+    match word.find("0x") {
+        Some(start) => {
+            let digits = word[start + 2..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .count();
+            format!("{}0xADDRESS{}", &word[..start], &word[start + 2 + digits..])
+        }
+        None => word.to_string(),
+    }
 }

@@ -3,6 +3,8 @@
 //!
 //!   tracee getppid N        calls getppid N times
 //!   tracee mixed            a fixed mix of syscalls that succeed and that fail
+//!   tracee bytes           writes every byte value, and text with quotes,
+//!                           tabs and backslashes, to stdout (for escaping)
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
 
@@ -15,9 +17,12 @@ fn main() {
     match words.as_slice() {
         ["getppid", times] => call_getppid(parse_count(times)),
         ["mixed"] => mixed_calls(),
+        ["bytes"] => write_bytes(),
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         _ => {
-            eprintln!("tracee: usage: tracee getppid N | tracee mixed | tracee deny-ptrace CMD...");
+            eprintln!(
+                "tracee: usage: tracee getppid N | tracee mixed | tracee bytes | tracee deny-ptrace CMD..."
+            );
             process::exit(2);
         }
     }
@@ -60,6 +65,22 @@ fn mixed_calls() {
         libc::getppid();
     }
     say("mixed: done\n");
+}
+
+/// Writes, to stdout, each byte value in a few short writes (a tracer shows
+/// 32 bytes of each by default), then text that needs escaping.
+fn write_bytes() {
+    let every_byte: Vec<u8> = (0..=255).collect();
+    for chunk in every_byte.chunks(16) {
+        write_all(chunk);
+    }
+    // A digit after a byte shown in octal: "\0017", not "\17".
+    write_all(b"tab\there \"quoted\" back\\slash \x017 \x008\x009\n");
+}
+
+fn write_all(bytes: &[u8]) {
+    // SAFETY: the pointer and length describe `bytes`, which write only reads.
+    unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
 }
 
 /// Writes `text` to stdout with one `write` syscall.
