@@ -1,0 +1,137 @@
+//! Step 5: arguments decoded, and the options `-e trace=`, `-o`, `-s`.
+//! (Line-for-line equality with strace is in compare_strace.rs.)
+
+mod common;
+use common::*;
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("step5-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn step5_shows_strings_flags_and_structures() {
+    let trace = stderr(&run_binary("step5", &["cat", "/etc/hostname"]));
+    let hostname = std::fs::read_to_string("/etc/hostname").unwrap();
+    let expected = format!("openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3",);
+    assert!(trace.lines().any(|l| l == expected), "{trace}");
+    // read's buffer at the exit: only the bytes it returned.
+    let read = format!("read(3, {:?}, 131072)", hostname);
+    assert!(trace.contains(&read), "{trace}");
+    assert!(trace.contains("newfstatat(3, \"\", {st_mode=S_IFREG|0644, st_size="));
+}
+
+#[test]
+fn step5_cuts_strings_at_s() {
+    let trace = stderr(&run_binary("step5", &["-s", "3", "echo", "hello"]));
+    assert!(
+        trace.contains(&format!("{:<39} = 6\n", "write(1, \"hel\"..., 6)")),
+        "{trace}"
+    );
+    // Joined to its option, as strace allows.
+    let trace = stderr(&run_binary("step5", &["-s5", "echo", "hello"]));
+    assert!(trace.contains("write(1, \"hello\"..., 6)"), "{trace}");
+}
+
+#[test]
+fn step5_traces_only_what_e_selects() {
+    let trace = stderr(&run_binary(
+        "step5",
+        &["-e", "trace=openat,close", "cat", "/etc/hostname"],
+    ));
+    let names: std::collections::BTreeSet<String> =
+        calls(&trace).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(
+        names,
+        ["close", "openat"].map(String::from).into(),
+        "{trace}"
+    );
+    assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
+
+    let trace = stderr(&run_binary(
+        "step5",
+        &["-e", "trace=!openat,close", "cat", "/etc/hostname"],
+    ));
+    let names: Vec<String> = calls(&trace).into_iter().map(|(name, _)| name).collect();
+    assert!(
+        !names.iter().any(|n| n == "openat" || n == "close"),
+        "{trace}"
+    );
+    assert!(names.iter().any(|n| n == "read"), "{trace}");
+}
+
+#[test]
+fn step5_writes_the_trace_to_o_and_leaves_the_program_stderr_alone() {
+    let file = temp_path("trace.txt");
+    let output = run_binary(
+        "step5",
+        &[
+            "-o",
+            file.to_str().unwrap(),
+            "sh",
+            "-c",
+            "echo out; echo err >&2",
+        ],
+    );
+    assert_eq!(stdout(&output), "out\n");
+    assert_eq!(stderr(&output), "err\n", "only the program's own stderr");
+    let trace = read(&file);
+    // (dash points its stdout at its stderr, then writes to 1.)
+    assert!(trace.contains("write(1, \"err\\n\", 4)"), "{trace}");
+    assert!(trace.ends_with("+++ exited with 0 +++\n"), "{trace}");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn step5_count_with_e_counts_only_what_it_selects() {
+    let output = run_binary(
+        "step5",
+        &["-c", "-e", "trace=openat", "cat", "/etc/hostname"],
+    );
+    let counts = summary_counts(&stderr(&output));
+    let names: Vec<&String> = counts.keys().collect();
+    assert_eq!(names, ["openat", "total"], "{}", stderr(&output));
+    assert_eq!(counts["openat"], counts["total"]);
+}
+
+/// A step 5 that refuses its arguments must start nothing: the command it
+/// was given would create this file.
+fn assert_refused(args: &[&str], exit_code: i32, says: &str) {
+    let marker = temp_path("must-not-exist");
+    let touch = ["touch", marker.to_str().unwrap()];
+    let output = run_binary("step5", &[args, &touch].concat());
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(exit_code), "{args:?}: {message}");
+    assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+    assert!(
+        message.starts_with("step5: ") && message.contains(says),
+        "{message}"
+    );
+    assert!(!marker.exists(), "{args:?}: the program ran");
+}
+
+#[test]
+fn step5_refuses_bad_options_before_starting_anything() {
+    assert_refused(
+        &["-e", "trace=openat,no_such_call"],
+        2,
+        "'no_such_call' is not the name of a syscall",
+    );
+    assert_refused(
+        &["-e", "trace=!nope"],
+        2,
+        "'nope' is not the name of a syscall",
+    );
+    assert_refused(&["-s", "many"], 2, "-s: 'many' is not a number");
+    assert_refused(&["-s", "-1"], 2, "-s: '-1' is not a number");
+    assert_refused(
+        &["-o", "/no/such/directory/trace.txt"],
+        1,
+        "cannot create /no/such/directory/trace.txt",
+    );
+    let output = run_binary("step5", &["-o"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("option -o needs a value"),
+        "{output:?}"
+    );
+}
