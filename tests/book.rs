@@ -80,6 +80,17 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step4-enter-exit/main.rs",
         "book/solutions/ch4_sort_by_calls.rs",
     ),
+    // The presenters' live coding: step 2, then each stage typed into it.
+    (
+        "live_1_every_stop.diff",
+        "steps/step2-traceme/main.rs",
+        "book/solutions/live_1_every_stop.rs",
+    ),
+    (
+        "live_2_enter_exit.diff",
+        "book/solutions/live_1_every_stop.rs",
+        "book/solutions/live_2_enter_exit.rs",
+    ),
 ];
 
 /// Transcripts show the syscalls of real system programs, which depend on the

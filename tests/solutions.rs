@@ -20,6 +20,8 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 12),
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
+    ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
+    ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
 
 fn root() -> PathBuf {
@@ -279,4 +281,39 @@ fn ch4_sort_by_calls_orders_rows_as_strace_c_s_calls() {
         calls_column(&strace),
         "{ours}\n{strace}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// The presenters' live coding
+
+/// The `getppid` lines that a live-coding stage prints for the tracee
+/// calling `getppid` three times, and the tracer's pid.
+fn live_getppid_lines(stage: &str) -> (Vec<String>, u32) {
+    let tracer = Command::new(solution(stage))
+        .args([binary("tracee"), "getppid", "3"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = tracer.id();
+    let output = tracer.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = stderr(&output)
+        .lines()
+        .filter(|line| line.starts_with("getppid"))
+        .map(str::to_string)
+        .collect();
+    (lines, pid)
+}
+
+#[test]
+fn live_coding_stage_1_prints_every_syscall_twice() {
+    let (lines, _) = live_getppid_lines("live_1_every_stop");
+    assert_eq!(lines, ["getppid"; 6]);
+}
+
+#[test]
+fn live_coding_stage_2_prints_each_syscall_once_with_its_result() {
+    let (lines, tracer) = live_getppid_lines("live_2_enter_exit");
+    let expected = format!("getppid = {tracer}");
+    assert_eq!(lines, [expected.as_str(); 3]);
 }
