@@ -91,7 +91,8 @@ fn run_to_end(child: Pid) -> Result<i32, String> {
             // ANCHOR: live_stop
             WaitStatus::Stopped(_, Signal::SIGTRAP) => {
                 let regs = ptrace::getregs(child).map_err(|e| e.to_string())?;
-                let name = Sysno::new(regs.orig_rax as usize).map_or("?", |s| s.name());
+                let number = regs.orig_rax as usize;
+                let name = Sysno::new(number).map_or("?", |s| s.name());
                 eprintln!("{name}");
                 signal = None;
             }
