@@ -99,6 +99,43 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step3-every-stop/main.rs",
         "steps/step4-enter-exit/main.rs",
     ),
+    // The exercises' reference solutions, against the step each one changes.
+    (
+        "ch1_raw_getpid.diff",
+        "steps/step1-raw-syscall/main.rs",
+        "book/solutions/ch1_raw_getpid.rs",
+    ),
+    (
+        "ch1_bad_pointer.diff",
+        "steps/step1-raw-syscall/main.rs",
+        "book/solutions/ch1_bad_pointer.rs",
+    ),
+    (
+        "ch3_rax_at_each_stop.diff",
+        "steps/step3-every-stop/main.rs",
+        "book/solutions/ch3_rax_at_each_stop.rs",
+    ),
+    (
+        "ch4_time_each_call.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_time_each_call.rs",
+    ),
+    (
+        "ch4_sort_by_calls.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_sort_by_calls.rs",
+    ),
+    // The presenters' live coding: step 2, then each stage typed into it.
+    (
+        "live_1_every_stop.diff",
+        "steps/step2-traceme/main.rs",
+        "book/solutions/live_1_every_stop.rs",
+    ),
+    (
+        "live_2_enter_exit.diff",
+        "book/solutions/live_1_every_stop.rs",
+        "book/solutions/live_2_enter_exit.rs",
+    ),
 ];
 
 /// Transcripts show the syscalls of real system programs, which depend on the
