@@ -101,6 +101,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
     ),
     // The exercises' reference solutions, against the step each one changes.
     (
+        "ch2_rust_startup.diff",
+        "steps/step2-traceme/main.rs",
+        "book/solutions/ch2_rust_startup.rs",
+    ),
+    (
         "ch1_raw_getpid.diff",
         "steps/step1-raw-syscall/main.rs",
         "book/solutions/ch1_raw_getpid.rs",

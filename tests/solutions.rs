@@ -17,7 +17,8 @@ use std::sync::Once;
 const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch1_raw_getpid", "steps/step1-raw-syscall/main.rs", 35),
     ("ch1_bad_pointer", "steps/step1-raw-syscall/main.rs", 40),
-    ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 12),
+    ("ch2_rust_startup", "steps/step2-traceme/main.rs", 24),
+    ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 16),
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
@@ -54,6 +55,7 @@ fn is_fresh(built: &Path, name: &str) -> bool {
     let sources = [
         root().join(format!("book/solutions/{name}.rs")),
         root().join("steps/step2-traceme/spawn.rs"),
+        root().join("steps/step2-traceme/output.rs"),
     ];
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
@@ -144,10 +146,11 @@ fn ch1_null_pointer_to_dev_null_is_26_bytes_written() {
 }
 
 #[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn ch1_strace_i_tells_the_two_failing_writes_apart() {
-    if !strace_available() {
-        return;
-    }
     // `strace -i` starts each line with the address of the instruction after
     // the syscall: inside raw_write for ours, inside libc's write for the rest.
     let trace = run_strace(&["-i", "-e", "trace=write"], &[binary("step1")]);
@@ -169,6 +172,28 @@ fn ch1_strace_i_tells_the_two_failing_writes_apart() {
         printed.iter().all(|address| *address == failures[1]),
         "libc's failure comes from where println!'s writes do: {trace}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 2
+
+#[test]
+fn ch2_with_rusts_start_up_the_program_inherits_what_rust_changed() {
+    let tracer = solution("ch2_rust_startup");
+    // SIGPIPE ignored: `yes` complains of a broken pipe and exits with 1,
+    // where it dies quietly of SIGPIPE untraced and under step 2.
+    let script = |tracer: &str| format!("{tracer} yes | head -n 1");
+    let with_rust = run("sh", &["-c", &script(&tracer)]);
+    assert!(stderr(&with_rust).contains("yes: standard output: Broken pipe"));
+    assert!(stderr(&with_rust).ends_with("step2: child exited with status 1\n"));
+    let step2 = run("sh", &["-c", &script(binary("step2"))]);
+    assert!(stderr(&step2).ends_with("step2: child was killed by SIGPIPE\n"));
+    // A closed stdout becomes /dev/null: echo succeeds where it must fail.
+    let closed_stdout = |tracer: &str| format!("{tracer} /bin/echo hi >&-");
+    let with_rust = run("sh", &["-c", &closed_stdout(&tracer)]);
+    assert_eq!(with_rust.status.code(), Some(0));
+    let step2 = run("sh", &["-c", &closed_stdout(binary("step2"))]);
+    assert_eq!(step2.status.code(), Some(1));
 }
 
 // ---------------------------------------------------------------------------
@@ -219,10 +244,11 @@ fn returned_calls(trace: &str) -> Vec<&str> {
 }
 
 #[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn ch4_time_each_call_writes_the_time_as_strace_t_does() {
-    if !strace_available() {
-        return;
-    }
     // strace judges the format: every line of its own -T trace has the suffix.
     let strace = run_strace(&["-T"], &["echo", "hello"]);
     let ours = stderr(&run(&solution("ch4_time_each_call"), &["echo", "hello"]));
@@ -270,10 +296,11 @@ fn stderr_of(program: &str, args: &[&str]) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn ch4_sort_by_calls_orders_rows_as_strace_c_s_calls() {
-    if !strace_available() {
-        return;
-    }
     let ours = stderr_of(&solution("ch4_sort_by_calls"), &["-c", "ls", "-l", "/"]);
     let strace = stderr_of("strace", &["-c", "-S", "calls", "ls", "-l", "/"]);
     assert_eq!(

@@ -3,6 +3,7 @@
 //! stderr, so that it still shows when stdout goes to /dev/null.
 //! Everything else is step 1 as it is.
 //!
+// ANCHOR: all
 //! Step 1: a syscall with nothing in between.
 //!
 //! A program cannot write to the terminal by itself: it asks the kernel, with a
@@ -20,7 +21,8 @@ use std::io;
 
 // ANCHOR: numbers
 /// The number of the `write` syscall on x86_64 (see `syscalls::Sysno::write`,
-/// or `/usr/include/asm/unistd_64.h`). Numbers differ between architectures.
+/// or `asm/unistd_64.h` under `/usr/include/x86_64-linux-gnu/` on Debian and
+/// Ubuntu, `/usr/include/` elsewhere). Numbers differ between architectures.
 const SYS_WRITE: usize = 1;
 
 const STDOUT: i32 = 1;
@@ -122,3 +124,4 @@ fn raw_write(fd: i32, bytes: &[u8]) -> isize {
     rax
 }
 // ANCHOR_END: raw_write
+// ANCHOR_END: all

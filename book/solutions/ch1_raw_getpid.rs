@@ -2,6 +2,7 @@
 //! hand, and `main` prints its result next to `std::process::id()`.
 //! Everything else is step 1 as it is.
 //!
+// ANCHOR: all
 //! Step 1: a syscall with nothing in between.
 //!
 //! A program cannot write to the terminal by itself: it asks the kernel, with a
@@ -19,7 +20,8 @@ use std::io;
 
 // ANCHOR: numbers
 /// The number of the `write` syscall on x86_64 (see `syscalls::Sysno::write`,
-/// or `/usr/include/asm/unistd_64.h`). Numbers differ between architectures.
+/// or `asm/unistd_64.h` under `/usr/include/x86_64-linux-gnu/` on Debian and
+/// Ubuntu, `/usr/include/` elsewhere). Numbers differ between architectures.
 const SYS_WRITE: usize = 1;
 
 const STDOUT: i32 = 1;
@@ -121,3 +123,4 @@ fn raw_write(fd: i32, bytes: &[u8]) -> isize {
     rax
 }
 // ANCHOR_END: raw_write
+// ANCHOR_END: all

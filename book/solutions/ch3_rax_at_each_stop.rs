@@ -1,6 +1,7 @@
 //! Chapter 3, exercise 1, solved: at every stop, `rax` is printed after the
 //! syscall's name. Everything else is step 3 as it is.
 //!
+// ANCHOR: all
 //! Step 3: every stop, and the bug.
 //!
 //! Instead of letting the child run to the end, the tracer resumes it with
@@ -19,6 +20,12 @@
 //!
 //! Run it: `cargo build`, then `./target/debug/step3 echo hello`
 
+// Like step 2: no Rust start-up code, so that the program we start inherits
+// exactly what we were given (step 2's main.rs says why).
+#![no_main]
+
+#[path = "../../steps/step2-traceme/output.rs"]
+mod output;
 #[path = "../../steps/step2-traceme/spawn.rs"]
 mod spawn;
 
@@ -32,16 +39,19 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use syscalls::Sysno;
 
-fn main() {
+#[unsafe(no_mangle)]
+extern "C" fn main() -> libc::c_int {
     let command: Vec<OsString> = env::args_os().skip(1).collect();
     if command.is_empty() {
-        eprintln!("step3: no command to trace; usage: step3 COMMAND [ARGS...], e.g. step3 ls -l");
+        output::line(
+            "step3: no command to trace; usage: step3 COMMAND [ARGS...], e.g. step3 ls -l",
+        );
         process::exit(2);
     }
     match trace(&command) {
         Ok(exit_code) => process::exit(exit_code),
         Err(message) => {
-            eprintln!("step3: {message}");
+            output::line(format_args!("step3: {message}"));
             process::exit(1);
         }
     }
@@ -67,7 +77,11 @@ fn print_every_stop(child: Pid) -> Result<i32, String> {
                 let regs =
                     ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))?;
                 // ANCHOR: solution
-                eprintln!("{} {}", syscall_name(regs.orig_rax), regs.rax as i64);
+                output::line(format_args!(
+                    "{} {}",
+                    syscall_name(regs.orig_rax),
+                    regs.rax as i64
+                ));
                 // ANCHOR_END: solution
                 None
             }
@@ -96,15 +110,16 @@ fn syscall_name(number: u64) -> String {
 fn report_end(status: WaitStatus) -> Result<i32, String> {
     match status {
         WaitStatus::Exited(_, code) => {
-            eprintln!("+++ exited with {code} +++");
+            output::line(format_args!("+++ exited with {code} +++"));
             Ok(code)
         }
         WaitStatus::Signaled(_, signal, core_dumped) => {
             let core = if core_dumped { " (core dumped)" } else { "" };
-            eprintln!("+++ killed by {signal}{core} +++");
+            output::line(format_args!("+++ killed by {signal}{core} +++"));
             // A shell reports death by signal N as status 128 + N.
             Ok(128 + signal as i32)
         }
         other => Err(format!("unexpected report from the child: {other:?}")),
     }
 }
+// ANCHOR_END: all

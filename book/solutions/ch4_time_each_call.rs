@@ -2,6 +2,7 @@
 //! spent in the syscall, as `strace -T` writes it: `= 3 <0.000012>`.
 //! Everything else is step 4 as it is.
 //!
+// ANCHOR: all
 //! Step 4: the fix, and counting.
 //!
 //! The kernel stops the child twice per syscall and the two stops look the
@@ -20,6 +21,12 @@
 //! Run it: `cargo build`, then `./target/debug/step4 -c ls` (under `cargo run`,
 //! the loader makes extra calls that would be counted too: see the README).
 
+// Like step 2: no Rust start-up code, so that the program we start inherits
+// exactly what we were given (step 2's main.rs says why).
+#![no_main]
+
+#[path = "../../steps/step2-traceme/output.rs"]
+mod output;
 #[path = "../../steps/step2-traceme/spawn.rs"]
 mod spawn;
 
@@ -45,15 +52,16 @@ struct Options {
     command: Vec<OsString>,
 }
 
-fn main() {
+#[unsafe(no_mangle)]
+extern "C" fn main() -> libc::c_int {
     let options = parse_args(env::args_os().skip(1).collect()).unwrap_or_else(|message| {
-        eprintln!("step4: {message}");
+        output::line(format_args!("step4: {message}"));
         process::exit(2);
     });
     match trace(&options) {
         Ok(exit_code) => process::exit(exit_code),
         Err(message) => {
-            eprintln!("step4: {message}");
+            output::line(format_args!("step4: {message}"));
             process::exit(1);
         }
     }
@@ -94,6 +102,7 @@ fn trace(options: &Options) -> Result<i32, String> {
     let mut tracer = Tracer {
         count: options.count,
         summary: Summary::new(),
+        execs: 0,
     };
     tracer
         .follow_syscalls(child)
@@ -124,6 +133,8 @@ struct Tracer {
     /// `-c` was given.
     count: bool,
     summary: Summary,
+    /// How many successful `execve` calls we have seen.
+    execs: u32,
 }
 // ANCHOR_END: records
 
@@ -185,8 +196,25 @@ impl Tracer {
             print_syscall(number, &format!("{result} <{:.6}>", time.as_secs_f64()));
             // ANCHOR_END: solution
         }
+        if number == Sysno::execve as u64 && error_number(rax).is_none() {
+            self.exec_done();
+        }
     }
     // ANCHOR_END: syscall_done
+
+    /// The first successful `execve` started the program. Any later one is
+    /// the program's own, and ends in an extra SIGTRAP stop that step 4 takes
+    /// for a syscall entry: say so once, rather than mislead in silence.
+    fn exec_done(&mut self) {
+        self.execs += 1;
+        if self.execs == 2 {
+            output::line(
+                "step4: warning: the program ran another program (a second execve); step 4 \
+                 cannot tell the SIGTRAP that follows it from a syscall stop, so from here on \
+                 it takes entries for exits: what follows is wrong (step 6 fixes this)",
+            );
+        }
+    }
 
     /// Once the child has ended: print the summary (`-c`), or the syscall it
     /// was still inside (`exit_group` never returns) and how it ended. Returns
@@ -207,7 +235,7 @@ impl Tracer {
             if let Some(entered) = inside {
                 print_syscall(entered.number, "?");
             }
-            eprintln!("+++ {ending} +++");
+            output::line(format_args!("+++ {ending} +++"));
         }
         Ok(exit_code)
     }
@@ -218,7 +246,7 @@ impl Tracer {
 /// it when the call is short, after column 40.
 fn print_syscall(number: u64, result: &str) {
     let call = format!("{}(...)", syscall_name(number));
-    eprintln!("{call:<39} = {result}");
+    output::line(format_args!("{call:<39} = {result}"));
 }
 // ANCHOR_END: print_syscall
 
@@ -290,18 +318,18 @@ fn print_summary(summary: &Summary) {
         "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
     );
 
-    eprintln!("{SUMMARY_HEADER}");
-    eprintln!("{rule}");
+    output::line(SUMMARY_HEADER);
+    output::line(&rule);
     for (number, counts) in rows {
         let percent = if total.time.is_zero() {
             0.0
         } else {
             100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
         };
-        eprintln!("{}", summary_row(percent, counts, &syscall_name(*number)));
+        output::line(summary_row(percent, counts, &syscall_name(*number)));
     }
-    eprintln!("{rule}");
-    eprintln!("{}", summary_row(100.0, &total, "total"));
+    output::line(&rule);
+    output::line(summary_row(100.0, &total, "total"));
 }
 
 /// One line of the table; like strace, an error count of zero is left blank.
@@ -316,3 +344,4 @@ fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
     format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
 }
 // ANCHOR_END: summary
+// ANCHOR_END: all
