@@ -182,17 +182,17 @@ fn ch2_with_rusts_start_up_the_program_inherits_what_rust_changed() {
     let tracer = solution("ch2_rust_startup");
     // SIGPIPE ignored: `yes` complains of a broken pipe and exits with 1,
     // where it dies quietly of SIGPIPE untraced and under step 2.
-    let script = |tracer: &str| format!("{tracer} yes | head -n 1");
-    let with_rust = run("sh", &["-c", &script(&tracer)]);
+    let script = r#""$@" yes | head -n 1"#;
+    let with_rust = run_shell("sh", script, &[&tracer]);
     assert!(stderr(&with_rust).contains("yes: standard output: Broken pipe"));
     assert!(stderr(&with_rust).ends_with("step2: child exited with status 1\n"));
-    let step2 = run("sh", &["-c", &script(binary("step2"))]);
+    let step2 = run_shell("sh", script, &[binary("step2")]);
     assert!(stderr(&step2).ends_with("step2: child was killed by SIGPIPE\n"));
     // A closed stdout becomes /dev/null: echo succeeds where it must fail.
-    let closed_stdout = |tracer: &str| format!("{tracer} /bin/echo hi >&-");
-    let with_rust = run("sh", &["-c", &closed_stdout(&tracer)]);
+    let closed_stdout = r#""$@" /bin/echo hi >&-"#;
+    let with_rust = run_shell("sh", closed_stdout, &[&tracer]);
     assert_eq!(with_rust.status.code(), Some(0));
-    let step2 = run("sh", &["-c", &closed_stdout(binary("step2"))]);
+    let step2 = run_shell("sh", closed_stdout, &[binary("step2")]);
     assert_eq!(step2.status.code(), Some(1));
 }
 

@@ -32,6 +32,12 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
+/// Runs `script` with `shell` (`sh`, `bash`), `args` in its `"$@"`: a path
+/// given that way stays one word, whatever spaces it holds.
+pub fn run_shell(shell: &str, script: &str, args: &[&str]) -> Output {
+    run(shell, &[&["-c", script, shell], args].concat())
+}
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
