@@ -213,17 +213,14 @@ fn missing_command_is_named() {
 
 #[test]
 fn a_script_without_its_interpreter_is_explained() {
-    let script = std::env::temp_dir().join(format!("no-interpreter-{}", std::process::id()));
-    std::fs::write(&script, "#!/no/such/interpreter\necho hi\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs/no-interpreter.sh");
     for step in TRACING_STEPS {
-        let message = refusal(step, &[script.to_str().unwrap()], 1);
+        let message = refusal(step, &[script], 1);
         assert!(
             message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
             "{message}"
         );
     }
-    std::fs::remove_file(&script).unwrap();
 }
 
 #[test]
