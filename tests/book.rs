@@ -136,6 +136,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "book/solutions/ch4_time_each_call.rs",
     ),
     (
+        "ch4_eprintln_lines.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_eprintln_lines.rs",
+    ),
+    (
         "ch4_sort_by_calls.diff",
         "steps/step4-enter-exit/main.rs",
         "book/solutions/ch4_sort_by_calls.rs",
@@ -180,7 +185,7 @@ fn transcript(file: &str) -> String {
 fn regenerate_if_asked() {
     static REGENERATED: std::sync::Once = std::sync::Once::new();
     if updating() {
-        REGENERATED.call_once(regenerate_transcripts);
+        REGENERATED.call_once(regenerate_everything);
     }
 }
 
@@ -388,23 +393,23 @@ fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
 
 #[test]
 fn chapter_diffs_are_fresh() {
+    regenerate_if_asked();
     for (name, old, new) in DIFFS {
         let path = book_src().join("diffs").join(name);
-        let fresh = diff_of(name, old, new);
-        if updating() {
-            fs::write(&path, &fresh).unwrap();
-        } else {
-            assert!(
-                read(&path) == fresh,
-                "book/src/diffs/{name} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
-            );
-        }
+        assert!(
+            read(&path) == diff_of(name, old, new),
+            "book/src/diffs/{name} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
+        );
     }
 }
 
-/// Writes every transcript anew, and MACHINE.txt, keeping a transcript that
-/// passes its check (a new pid or timing is no reason to rewrite a file).
-fn regenerate_transcripts() {
+/// Writes every diff and transcript anew, and MACHINE.txt, keeping a
+/// transcript that passes its check (a new pid or timing is no reason to
+/// rewrite a file).
+fn regenerate_everything() {
+    for (name, old, new) in DIFFS {
+        fs::write(book_src().join("diffs").join(name), diff_of(name, old, new)).unwrap();
+    }
     fs::write(book_src().join(MACHINE_FILE), machine()).unwrap();
     for (file, command_line, check) in TRANSCRIPTS {
         let path = transcript_path(file);

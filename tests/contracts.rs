@@ -213,7 +213,10 @@ fn missing_command_is_named() {
 
 #[test]
 fn a_script_without_its_interpreter_is_explained() {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/programs/no-interpreter.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/no-interpreter.sh"
+    );
     for step in TRACING_STEPS {
         let message = refusal(step, &[script], 1);
         assert!(

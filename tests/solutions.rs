@@ -21,6 +21,7 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 16),
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
+    ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -308,6 +309,41 @@ fn ch4_sort_by_calls_orders_rows_as_strace_c_s_calls() {
         calls_column(&strace),
         "{ours}\n{strace}"
     );
+}
+
+/// How many `write(2, …)` calls `tracer /bin/true` makes, as strace sees
+/// them, and how many lines it prints.
+fn writes_and_lines(tracer: &str) -> (usize, usize) {
+    let lines = stderr_of(tracer, &["/bin/true"]).lines().count();
+    let writes = stderr_of(
+        "strace",
+        &[
+            "-e",
+            "trace=write",
+            "-e",
+            "signal=none",
+            tracer,
+            "/bin/true",
+        ],
+    )
+    .lines()
+    .filter(|line| line.starts_with("write(2, "))
+    .count();
+    (writes, lines)
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch4_eprintln_makes_a_write_per_piece_of_a_line() {
+    // The hint: one write per line with output::line, dozens with eprintln!
+    // (each space of the padding is one).
+    let (writes, lines) = writes_and_lines(binary("step4"));
+    assert_eq!(writes, lines);
+    let (writes, lines) = writes_and_lines(&solution("ch4_eprintln_lines"));
+    assert!(writes > 20 * lines, "{writes} writes for {lines} lines");
 }
 
 // ---------------------------------------------------------------------------
