@@ -53,6 +53,11 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "step2-traced-with-f.txt",
+        "strace -f -o /dev/null ./target/debug/step2 true",
+        Check::Same,
+    ),
+    (
         "step2-ptrace-refused.txt",
         "./target/debug/tracee deny-ptrace ./target/debug/step2 echo hello",
         Check::Same,
@@ -80,6 +85,11 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "step4-c-env-true.txt",
+        "./target/debug/step4 -c /usr/bin/env true",
+        Check::Same,
+    ),
+    (
         "cargo-run-step4-c-echo.txt",
         "cargo run -q --bin step4 -- -c echo hello",
         Check::PlainRunPlusLoaderSearch("step4-c-echo.txt"),
@@ -98,6 +108,53 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step4.diff",
         "steps/step3-every-stop/main.rs",
         "steps/step4-enter-exit/main.rs",
+    ),
+    // The exercises' reference solutions, against the step each one changes.
+    (
+        "ch2_rust_startup.diff",
+        "steps/step2-traceme/main.rs",
+        "book/solutions/ch2_rust_startup.rs",
+    ),
+    (
+        "ch1_raw_getpid.diff",
+        "steps/step1-raw-syscall/main.rs",
+        "book/solutions/ch1_raw_getpid.rs",
+    ),
+    (
+        "ch1_bad_pointer.diff",
+        "steps/step1-raw-syscall/main.rs",
+        "book/solutions/ch1_bad_pointer.rs",
+    ),
+    (
+        "ch3_rax_at_each_stop.diff",
+        "steps/step3-every-stop/main.rs",
+        "book/solutions/ch3_rax_at_each_stop.rs",
+    ),
+    (
+        "ch4_time_each_call.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_time_each_call.rs",
+    ),
+    (
+        "ch4_eprintln_lines.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_eprintln_lines.rs",
+    ),
+    (
+        "ch4_sort_by_calls.diff",
+        "steps/step4-enter-exit/main.rs",
+        "book/solutions/ch4_sort_by_calls.rs",
+    ),
+    // The presenters' live coding: step 2, then each stage typed into it.
+    (
+        "live_1_every_stop.diff",
+        "steps/step2-traceme/main.rs",
+        "book/solutions/live_1_every_stop.rs",
+    ),
+    (
+        "live_2_enter_exit.diff",
+        "book/solutions/live_1_every_stop.rs",
+        "book/solutions/live_2_enter_exit.rs",
     ),
 ];
 
@@ -128,7 +185,7 @@ fn transcript(file: &str) -> String {
 fn regenerate_if_asked() {
     static REGENERATED: std::sync::Once = std::sync::Once::new();
     if updating() {
-        REGENERATED.call_once(regenerate_transcripts);
+        REGENERATED.call_once(regenerate_everything);
     }
 }
 
@@ -156,10 +213,11 @@ fn transcript_of(command_line: &str) -> String {
         .current_dir(root())
         // A small, fixed environment, so that a transcript is the same
         // wherever it is made: the locale decides which files a program opens,
-        // and `cargo test` would point the dynamic loader at the toolchain's
-        // libraries (LD_LIBRARY_PATH), whose search shows in every trace.
+        // `cargo test` would point the dynamic loader at the toolchain's
+        // libraries (LD_LIBRARY_PATH), whose search shows in every trace, and
+        // a program that searches PATH itself (env, sh) tries each directory.
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", FIXED_PATH)
         .env("LANG", "C.UTF-8")
         .envs(cargo_environment(&words))
         .output()
@@ -170,12 +228,17 @@ fn transcript_of(command_line: &str) -> String {
     )
 }
 
+/// The PATH of the transcripts' commands: Debian's default, the same on every
+/// machine, whatever the PATH of whoever runs the tests.
+const FIXED_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// For a `cargo` command, what cargo needs to find its toolchain again.
 fn cargo_environment(words: &[&str]) -> Vec<(&'static str, std::ffi::OsString)> {
     if words[0] != "cargo" {
         return Vec::new();
     }
     [
+        "PATH",
         "HOME",
         "CARGO_HOME",
         "CARGO_TARGET_DIR",
@@ -268,23 +331,23 @@ fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
 
 #[test]
 fn chapter_diffs_are_fresh() {
+    regenerate_if_asked();
     for (name, old, new) in DIFFS {
         let path = book_src().join("diffs").join(name);
-        let fresh = diff_of(name, old, new);
-        if updating() {
-            fs::write(&path, &fresh).unwrap();
-        } else {
-            assert!(
-                read(&path) == fresh,
-                "book/src/diffs/{name} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
-            );
-        }
+        assert!(
+            read(&path) == diff_of(name, old, new),
+            "book/src/diffs/{name} is stale: run UPDATE_TRANSCRIPTS=1 cargo test --test book"
+        );
     }
 }
 
-/// Writes every transcript anew, and MACHINE.txt, keeping a transcript that
-/// passes its check (a new pid or timing is no reason to rewrite a file).
-fn regenerate_transcripts() {
+/// Writes every diff and transcript anew, and MACHINE.txt, keeping a
+/// transcript that passes its check (a new pid or timing is no reason to
+/// rewrite a file).
+fn regenerate_everything() {
+    for (name, old, new) in DIFFS {
+        fs::write(book_src().join("diffs").join(name), diff_of(name, old, new)).unwrap();
+    }
     fs::write(book_src().join(MACHINE_FILE), machine()).unwrap();
     for (file, command_line, check) in TRANSCRIPTS {
         let path = transcript_path(file);
@@ -410,7 +473,7 @@ fn masking_hides_only_what_varies() {
     assert_eq!(mask(a), mask(b));
     assert_ne!(mask(a), mask(&a.replace("= 3", "= 4")));
     // A pid is a pid however many digits it has (CI's are small).
-    let child = "step2: child 29242 is stopped\ngetpid() = 29242\n";
+    let child = "step2: child 29242 is stopped\ngetpid() = 29242\nby process 29242, which\n";
     assert_eq!(mask(child), mask(&child.replace("29242", "922")));
     let sizes = "newfstatat(3, \"\", {st_size=33699, ...}) = 0\n";
     assert_eq!(mask(sizes), mask(&sizes.replace("33699", "34011")));
@@ -673,6 +736,7 @@ fn every_include_resolves_to_a_real_anchor() {
     // mdBook only logs a failed include, renders a missing anchor as an empty
     // block, and silently shortens a line range past the end: all would pass
     // its build unnoticed.
+    regenerate_if_asked();
     let mut count = 0;
     for (chapter, text) in chapters() {
         for (path, selection) in includes(&text) {
@@ -692,6 +756,7 @@ fn a_transcript_shown_in_pieces_is_shown_whole() {
     // A long transcript is shown as a head, the rest folded, and a tail, by
     // line numbers: when it is regenerated with more lines or fewer, no line
     // may fall between the pieces.
+    regenerate_if_asked();
     for (chapter, text) in chapters() {
         let mut pieces: BTreeMap<String, Vec<std::ops::RangeInclusive<usize>>> = BTreeMap::new();
         for (path, selection) in includes(&text) {

@@ -41,12 +41,12 @@ fn traced_program_inherits_what_it_would_untraced() {
 #[test]
 fn a_closed_stdout_stays_closed() {
     // Untraced, echo finds no stdout, says so, and fails.
-    let script = |tracer: &str| format!("{tracer} /bin/echo hi >&-");
-    let untraced = run("sh", &["-c", &script("")]);
+    let script = r#""$@" /bin/echo hi >&-"#;
+    let untraced = run_shell("sh", script, &[]);
     assert_eq!(untraced.status.code(), Some(1));
     assert!(stderr(&untraced).contains("Bad file descriptor"));
     for step in TRACING_STEPS {
-        let traced = run("sh", &["-c", &script(binary(step))]);
+        let traced = run_shell("sh", script, &[binary(step)]);
         assert_eq!(traced.status.code(), Some(1), "{step}");
         assert!(stderr(&traced).contains("Bad file descriptor"), "{step}");
     }
@@ -57,11 +57,11 @@ fn traced_program_dies_of_sigpipe_as_it_would_untraced() {
     // Rust ignores SIGPIPE in the tracer; the traced `yes` must not inherit
     // that, or it would get EPIPE and go on instead of dying of SIGPIPE
     // (status 128 + 13 = 141) when `head` stops reading.
-    let untraced = run("bash", &["-c", "yes | head -n 1; echo ${PIPESTATUS[0]}"]);
+    let script = r#""$@" yes | head -n 1; echo ${PIPESTATUS[0]}"#;
+    let untraced = run_shell("bash", script, &[]);
     assert_eq!(stdout(&untraced), "y\n141\n");
     for step in TRACING_STEPS {
-        let script = format!("{} yes | head -n 1; echo ${{PIPESTATUS[0]}}", binary(step));
-        let traced = run("bash", &["-c", &script]);
+        let traced = run_shell("bash", script, &[binary(step)]);
         assert_eq!(stdout(&traced), stdout(&untraced), "{step}");
     }
 }
@@ -215,17 +215,17 @@ fn missing_command_is_named() {
 
 #[test]
 fn a_script_without_its_interpreter_is_explained() {
-    let script = std::env::temp_dir().join(format!("no-interpreter-{}", std::process::id()));
-    std::fs::write(&script, "#!/no/such/interpreter\necho hi\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/no-interpreter.sh"
+    );
     for step in TRACING_STEPS {
-        let message = refusal(step, &[script.to_str().unwrap()], 1);
+        let message = refusal(step, &[script], 1);
         assert!(
             message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
             "{message}"
         );
     }
-    std::fs::remove_file(&script).unwrap();
 }
 
 #[test]

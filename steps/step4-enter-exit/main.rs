@@ -195,6 +195,7 @@ impl Tracer {
     }
     // ANCHOR_END: syscall_done
 
+    // ANCHOR: exec_done
     /// The first successful `execve` started the program. Any later one is
     /// the program's own, and ends in an extra SIGTRAP stop that step 4 takes
     /// for a syscall entry: say so once, rather than mislead in silence.
@@ -208,6 +209,7 @@ impl Tracer {
             );
         }
     }
+    // ANCHOR_END: exec_done
 
     /// Once the child has ended: print the summary (`-c`), or the syscall it
     /// was still inside (`exit_group` never returns) and how it ended. Returns

@@ -33,6 +33,12 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
+/// Runs `script` with `shell` (`sh`, `bash`), `args` in its `"$@"`: a path
+/// given that way stays one word, whatever spaces it holds.
+pub fn run_shell(shell: &str, script: &str, args: &[&str]) -> Output {
+    run(shell, &[&["-c", script, shell], args].concat())
+}
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
@@ -165,9 +171,10 @@ pub fn mask_line(line: &str) -> String {
     if line.starts_with("sched_getaffinity(") {
         words[0] = "sched_getaffinity(PID,";
     }
-    // "child 1234 is stopped" (step 2)
+    // "child 1234 is stopped" (step 2), "traced, by process 1234,"
     for i in 1..words.len() {
-        if words[i - 1] == "child" && words[i].parse::<u32>().is_ok() {
+        let number = words[i].trim_end_matches(',');
+        if ["child", "process"].contains(&words[i - 1]) && number.parse::<u32>().is_ok() {
             words[i] = "PID";
         }
     }

@@ -1,0 +1,173 @@
+//! Live coding, stage 1 (appendix "for presenters"): step 2 with step 3's
+//! loop typed in. `run_to_end` resumes with PTRACE_SYSCALL and prints the
+//! syscall's name at every SIGTRAP stop: every syscall shows twice.
+//!
+// ANCHOR: all
+//! Step 2: becoming a tracer.
+//!
+//! The tracer forks. The child says "trace me" (`PTRACE_TRACEME`) and execs the
+//! program; the kernel stops it right after the exec, before the program's
+//! first instruction, and tells the parent through `waitpid`. While the child
+//! is stopped, the parent can read its registers: `orig_rax` holds the number
+//! of the syscall it just made, 59, `execve`. Then the parent lets it run to
+//! the end and reports how it ended.
+//!
+//! The program must run exactly as it would untraced: it inherits what the
+//! tracer was given (see `no_main` below), its output is its own, and its exit
+//! status becomes the tracer's.
+//!
+//! What it does not do yet: see any syscall after the exec (step 3).
+//!
+//! Run it: `cargo build`, then `./target/debug/step2 echo hello`
+
+// ANCHOR: no_main
+// No Rust start-up code: the C library calls our `main` directly. Rust's
+// start-up would set SIGPIPE to "ignore" and open /dev/null on a closed
+// stdin, stdout or stderr, and the program we start would inherit both
+// through fork and execve. A tracer must hand its program exactly what it
+// was given. (`std::env::args_os` still works: the C library passes the
+// arguments to the standard library's own initialiser.)
+#![no_main]
+// ANCHOR_END: no_main
+
+#[path = "../../steps/step2-traceme/output.rs"]
+mod output;
+#[path = "../../steps/step2-traceme/spawn.rs"]
+mod spawn;
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::path::Path;
+use std::process;
+
+use nix::sys::ptrace;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use syscalls::{Errno, Sysno};
+
+// ANCHOR: main
+#[unsafe(no_mangle)]
+extern "C" fn main() -> libc::c_int {
+    let command: Vec<OsString> = env::args_os().skip(1).collect();
+    if command.is_empty() {
+        output::line(
+            "step2: no command to trace; usage: step2 COMMAND [ARGS...], e.g. step2 ls -l",
+        );
+        process::exit(2);
+    }
+    match trace(&command) {
+        Ok(exit_code) => process::exit(exit_code),
+        Err(message) => {
+            output::line(format_args!("step2: {message}"));
+            process::exit(1);
+        }
+    }
+}
+// ANCHOR_END: main
+
+/// Runs `command` under our control and returns the exit code the tracer
+/// should end with: the program's own.
+fn trace(command: &[OsString]) -> Result<i32, String> {
+    let child = spawn::spawn_traced(command)?;
+    show_stop_after_exec(child)
+        .and_then(|()| run_to_end(child))
+        .inspect_err(|_| spawn::kill_child(child))
+}
+
+// ANCHOR: registers
+/// Reads and shows the registers of the child, stopped just after `execve`.
+fn show_stop_after_exec(child: Pid) -> Result<(), String> {
+    let regs = ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))?;
+    let syscall = Sysno::new(regs.orig_rax as usize).map_or("unknown", |sysno| sysno.name());
+    let code = mapped_file(child, regs.rip).unwrap_or_else(|| "unknown".to_string());
+    output::line(format_args!(
+        "step2: child {child} is stopped right after its execve; its registers:"
+    ));
+    output::line(format_args!(
+        "  orig_rax = {:<16} the syscall it made: {syscall}",
+        regs.orig_rax
+    ));
+    output::line(format_args!(
+        "  rax      = {:<16} the syscall's result: {}",
+        regs.rax as i64,
+        describe_result(regs.rax)
+    ));
+    output::line(format_args!(
+        "  rip      = {:<#16x} where it resumes: its first instruction, in {code}",
+        regs.rip
+    ));
+    output::line(format_args!(
+        "  rsp      = {:<#16x} its new stack: argc, argv, environment",
+        regs.rsp
+    ));
+    Ok(())
+}
+
+/// A syscall's result in words: the kernel returns -1 to -4095 for an error.
+fn describe_result(rax: u64) -> String {
+    match rax as i64 {
+        0 => "success".to_string(),
+        value @ -4095..=-1 => {
+            let name = Errno::new(-value as i32)
+                .name()
+                .unwrap_or("an unknown error");
+            format!("the error {name}")
+        }
+        value => format!("{value}"),
+    }
+}
+
+/// The name of the file mapped at `address` in the child's memory, from
+/// /proc/PID/maps: for a dynamically linked program, the dynamic loader; for
+/// a static one, the program itself.
+fn mapped_file(child: Pid, address: u64) -> Option<String> {
+    let maps = fs::read_to_string(format!("/proc/{child}/maps")).ok()?;
+    maps.lines().find_map(|line| {
+        // "start-end perms offset dev inode   path"
+        let mut fields = line.split_whitespace();
+        let (start, end) = fields.next()?.split_once('-')?;
+        let range = u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?;
+        let path = Path::new(fields.nth(4)?);
+        let name = path.file_name()?.to_string_lossy();
+        range.contains(&address).then(|| name.into_owned())
+    })
+}
+// ANCHOR_END: registers
+
+// ANCHOR: run_to_end
+/// Lets the child run until it ends, and returns the exit code to pass on.
+fn run_to_end(child: Pid) -> Result<i32, String> {
+    let mut signal = None;
+    loop {
+        ptrace::syscall(child, signal).map_err(|e| format!("cannot resume the child: {e}"))?;
+        match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
+            // A traced child stops each time a signal reaches it, so that a
+            // tracer could look at it. We do not: pass the signal on as we
+            // resume, or the program would never get it.
+            // ANCHOR: live_stop
+            WaitStatus::Stopped(_, Signal::SIGTRAP) => {
+                let regs = ptrace::getregs(child).map_err(|e| e.to_string())?;
+                let number = regs.orig_rax as usize;
+                let name = Sysno::new(number).map_or("?", |s| s.name());
+                output::line(name);
+                signal = None;
+            }
+            // ANCHOR_END: live_stop
+            WaitStatus::Stopped(_, stop_signal) => signal = Some(stop_signal),
+            WaitStatus::Exited(_, code) => {
+                output::line(format_args!("step2: child exited with status {code}"));
+                return Ok(code);
+            }
+            WaitStatus::Signaled(_, killer, _) => {
+                output::line(format_args!("step2: child was killed by {killer}"));
+                // A shell reports death by signal N as status 128 + N.
+                return Ok(128 + killer as i32);
+            }
+            other => return Err(format!("unexpected report from the child: {other:?}")),
+        }
+    }
+}
+// ANCHOR_END: run_to_end
+// ANCHOR_END: all

@@ -1,0 +1,382 @@
+//! The reference solutions of the book's exercises, in `book/solutions/`, do
+//! what each exercise's hint says they do. `cargo test` builds them as
+//! examples (see the end of Cargo.toml); these tests run them.
+
+mod common;
+use common::*;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Once;
+
+/// Each solution, the step it is a copy of, and how many lines of that step
+/// it may change: a solution that drifts from its step (because the step
+/// changed and the solution did not) fails here, before a reader compares the
+/// two.
+const SOLUTIONS: &[(&str, &str, usize)] = &[
+    ("ch1_raw_getpid", "steps/step1-raw-syscall/main.rs", 35),
+    ("ch1_bad_pointer", "steps/step1-raw-syscall/main.rs", 40),
+    ("ch2_rust_startup", "steps/step2-traceme/main.rs", 24),
+    ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 16),
+    ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
+    ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
+    ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
+    ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
+    ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The built solution `name`. Cargo puts examples in `examples/` beside the
+/// `deps/` directory that holds this test, wherever CARGO_TARGET_DIR points.
+fn solution(name: &str) -> String {
+    let test_exe = std::env::current_exe().unwrap();
+    let profile_dir = test_exe.parent().unwrap().parent().unwrap();
+    let built = profile_dir.join("examples").join(name);
+    // Plain `cargo test` builds the examples; `cargo test --test solutions`
+    // does not, so build them here if they are missing or older than the code.
+    static BUILD: Once = Once::new();
+    if !is_fresh(&built, name) {
+        BUILD.call_once(|| build_solutions(profile_dir));
+    }
+    assert!(
+        is_fresh(&built, name),
+        "the solution {name} is not built: run `cargo build --examples`"
+    );
+    built.to_string_lossy().into_owned()
+}
+
+/// Whether `built` is newer than the solution's source and the step code it
+/// pulls in.
+fn is_fresh(built: &Path, name: &str) -> bool {
+    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
+    let sources = [
+        root().join(format!("book/solutions/{name}.rs")),
+        root().join("steps/step2-traceme/spawn.rs"),
+        root().join("steps/step2-traceme/output.rs"),
+    ];
+    let built_at = modified(built);
+    built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
+}
+
+/// Builds every solution into the target directory this test runs from.
+fn build_solutions(profile_dir: &Path) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = profile_dir.parent().unwrap();
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "--examples", "--target-dir"])
+        .arg(target_dir)
+        .current_dir(root());
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let output = build.output().expect("cannot run cargo");
+    assert!(
+        output.status.success(),
+        "cargo build --examples failed:\n{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn every_solution_stays_a_copy_of_its_step() {
+    for (name, step, limit) in SOLUTIONS {
+        let path = format!("book/solutions/{name}.rs");
+        let output = Command::new("diff")
+            .args([*step, &path])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let changed = stdout(&output)
+            .lines()
+            .filter(|line| line.starts_with('<') || line.starts_with('>'))
+            .count();
+        assert!(
+            changed <= *limit,
+            "{path} changes {changed} lines of {step} (at most {limit}): \
+             copy the step again and redo the exercise in it"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 1
+
+#[test]
+fn ch1_raw_getpid_returns_the_process_id() {
+    let child = Command::new(solution("ch1_raw_getpid"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    let out = stdout(&output);
+    let expected = format!("getpid returned {pid} in rax; std::process::id() says {pid}");
+    assert!(out.lines().any(|line| line == expected), "{out}");
+}
+
+/// Runs the bad-pointer solution with its stdout sent to `stdout`.
+fn bad_pointer(stdout: Stdio) -> String {
+    let output = Command::new(solution("ch1_bad_pointer"))
+        .stdout(stdout)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    stderr(&output)
+}
+
+#[test]
+fn ch1_null_pointer_gives_minus_efault_without_a_crash() {
+    assert_eq!(
+        bad_pointer(Stdio::piped()),
+        "write(1, NULL, 26) returned -14 in rax\n"
+    );
+}
+
+#[test]
+fn ch1_null_pointer_to_dev_null_is_26_bytes_written() {
+    let dev_null = File::create("/dev/null").unwrap();
+    assert_eq!(
+        bad_pointer(Stdio::from(dev_null)),
+        "write(1, NULL, 26) returned 26 in rax\n"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch1_strace_i_tells_the_two_failing_writes_apart() {
+    // `strace -i` starts each line with the address of the instruction after
+    // the syscall: inside raw_write for ours, inside libc's write for the rest.
+    let trace = run_strace(&["-i", "-e", "trace=write"], &[binary("step1")]);
+    let address_of = |prefix: &str| -> Vec<&str> {
+        trace
+            .lines()
+            .filter_map(|line| line.split_once("] "))
+            .filter(|(_, call)| call.starts_with(prefix))
+            .map(|(address, _)| address.trim_start_matches('['))
+            .collect()
+    };
+    let raw_success = address_of("write(1, \"Hello from a raw syscall!");
+    let failures = address_of("write(-1, ");
+    let printed = address_of("write(1, \"write(");
+    assert_eq!((raw_success.len(), failures.len()), (1, 2), "{trace}");
+    assert_eq!(failures[0], raw_success[0], "raw_write's failure: {trace}");
+    assert_ne!(failures[1], failures[0], "{trace}");
+    assert!(
+        printed.iter().all(|address| *address == failures[1]),
+        "libc's failure comes from where println!'s writes do: {trace}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 2
+
+#[test]
+fn ch2_with_rusts_start_up_the_program_inherits_what_rust_changed() {
+    let tracer = solution("ch2_rust_startup");
+    // SIGPIPE ignored: `yes` complains of a broken pipe and exits with 1,
+    // where it dies quietly of SIGPIPE untraced and under step 2.
+    let script = r#""$@" yes | head -n 1"#;
+    let with_rust = run_shell("sh", script, &[&tracer]);
+    assert!(stderr(&with_rust).contains("yes: standard output: Broken pipe"));
+    assert!(stderr(&with_rust).ends_with("step2: child exited with status 1\n"));
+    let step2 = run_shell("sh", script, &[binary("step2")]);
+    assert!(stderr(&step2).ends_with("step2: child was killed by SIGPIPE\n"));
+    // A closed stdout becomes /dev/null: echo succeeds where it must fail.
+    let closed_stdout = r#""$@" /bin/echo hi >&-"#;
+    let with_rust = run_shell("sh", closed_stdout, &[&tracer]);
+    assert_eq!(with_rust.status.code(), Some(0));
+    let step2 = run_shell("sh", closed_stdout, &[binary("step2")]);
+    assert_eq!(step2.status.code(), Some(1));
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 3
+
+#[test]
+fn ch3_rax_is_minus_enosys_at_every_entry_stop() {
+    let output = run(&solution("ch3_rax_at_each_stop"), &["echo", "hello"]);
+    let trace = stderr(&output);
+    // Each line: a syscall's name and rax; the first is execve's exit.
+    let stops: Vec<(&str, i64)> = trace
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .filter_map(|(name, rax)| Some((name, rax.parse().ok()?)))
+        .collect();
+    assert_eq!(stops.first(), Some(&("execve", 0)), "{trace}");
+    // After it, stops come in pairs: an entry, then that syscall's exit.
+    let entries: Vec<(&str, i64)> = stops[1..].iter().step_by(2).copied().collect();
+    let results: Vec<(&str, i64)> = stops[2..].iter().step_by(2).copied().collect();
+    let enosys = -i64::from(libc::ENOSYS);
+    assert!(entries.iter().all(|(_, rax)| *rax == enosys), "{trace}");
+    assert_eq!(entries.last().unwrap().0, "exit_group", "{trace}");
+    assert!(results.contains(&("openat", 3)), "{trace}");
+    assert!(
+        results.contains(&("access", -i64::from(libc::ENOENT))),
+        "{trace}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 4
+
+/// The time at the end of a `-T` line, ` <0.000012>`, if it has one.
+fn time_suffix(line: &str) -> Option<&str> {
+    let (_, time) = line.rsplit_once(" <")?;
+    let time = time.strip_suffix('>')?;
+    let (seconds, fraction) = time.split_once('.')?;
+    let digits = |text: &str| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit());
+    (digits(seconds) && digits(fraction) && fraction.len() == 6).then_some(time)
+}
+
+/// The lines of a trace for a syscall that returned (`exit_group` never does).
+fn returned_calls(trace: &str) -> Vec<&str> {
+    trace
+        .lines()
+        .filter(|line| line.contains(" = ") && !line.ends_with(" = ?"))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch4_time_each_call_writes_the_time_as_strace_t_does() {
+    // strace judges the format: every line of its own -T trace has the suffix.
+    let strace = run_strace(&["-T"], &["echo", "hello"]);
+    let ours = stderr(&run(&solution("ch4_time_each_call"), &["echo", "hello"]));
+    for trace in [&strace, &ours] {
+        let lines = returned_calls(trace);
+        assert!(!lines.is_empty(), "{trace}");
+        assert!(
+            lines.iter().all(|line| time_suffix(line).is_some()),
+            "{trace}"
+        );
+    }
+    // The rest of each line is step 4's.
+    let plain = stderr(&run_binary("step4", &["echo", "hello"]));
+    let without_time: Vec<&str> = returned_calls(&ours)
+        .iter()
+        .map(|line| &line[..line.rfind(" <").unwrap()])
+        .collect();
+    let names = |lines: &[&str]| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|line| parse_call(line))
+            .map(|(name, _)| name)
+            .collect()
+    };
+    assert_eq!(names(&without_time), names(&returned_calls(&plain)));
+}
+
+/// The calls column of a `-c` table, top to bottom, the total left out.
+fn calls_column(table: &str) -> Vec<String> {
+    let rows = summary_rows(table);
+    rows[..rows.len() - 1]
+        .iter()
+        .map(|row| row[3].to_string())
+        .collect()
+}
+
+/// Runs `program` with `args`, its stdout discarded, and returns its stderr.
+fn stderr_of(program: &str, args: &[&str]) -> String {
+    let output: Output = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    stderr(&output)
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch4_sort_by_calls_orders_rows_as_strace_c_s_calls() {
+    let ours = stderr_of(&solution("ch4_sort_by_calls"), &["-c", "ls", "-l", "/"]);
+    let strace = stderr_of("strace", &["-c", "-S", "calls", "ls", "-l", "/"]);
+    assert_eq!(
+        calls_column(&ours),
+        calls_column(&strace),
+        "{ours}\n{strace}"
+    );
+}
+
+/// How many `write(2, …)` calls `tracer /bin/true` makes, as strace sees
+/// them, and how many lines it prints.
+fn writes_and_lines(tracer: &str) -> (usize, usize) {
+    let lines = stderr_of(tracer, &["/bin/true"]).lines().count();
+    let writes = stderr_of(
+        "strace",
+        &[
+            "-e",
+            "trace=write",
+            "-e",
+            "signal=none",
+            tracer,
+            "/bin/true",
+        ],
+    )
+    .lines()
+    .filter(|line| line.starts_with("write(2, "))
+    .count();
+    (writes, lines)
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch4_eprintln_makes_a_write_per_piece_of_a_line() {
+    // The hint: one write per line with output::line, dozens with eprintln!
+    // (each space of the padding is one).
+    let (writes, lines) = writes_and_lines(binary("step4"));
+    assert_eq!(writes, lines);
+    let (writes, lines) = writes_and_lines(&solution("ch4_eprintln_lines"));
+    assert!(writes > 20 * lines, "{writes} writes for {lines} lines");
+}
+
+// ---------------------------------------------------------------------------
+// The presenters' live coding
+
+/// The `getppid` lines that a live-coding stage prints for the tracee
+/// calling `getppid` three times, and the tracer's pid.
+fn live_getppid_lines(stage: &str) -> (Vec<String>, u32) {
+    let tracer = Command::new(solution(stage))
+        .args([binary("tracee"), "getppid", "3"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = tracer.id();
+    let output = tracer.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let lines = stderr(&output)
+        .lines()
+        .filter(|line| line.starts_with("getppid"))
+        .map(str::to_string)
+        .collect();
+    (lines, pid)
+}
+
+#[test]
+fn live_coding_stage_1_prints_every_syscall_twice() {
+    let (lines, _) = live_getppid_lines("live_1_every_stop");
+    assert_eq!(lines, ["getppid"; 6]);
+}
+
+#[test]
+fn live_coding_stage_2_prints_each_syscall_once_with_its_result() {
+    let (lines, tracer) = live_getppid_lines("live_2_enter_exit");
+    let expected = format!("getppid = {tracer}");
+    assert_eq!(lines, [expected.as_str(); 3]);
+}
