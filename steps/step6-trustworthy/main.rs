@@ -1,31 +1,40 @@
 // ANCHOR: all
-//! Step 5: arguments, read from the traced program's memory.
+//! Step 6: a tracer you can trust.
 //!
-//! Step 4 printed `openat(...) = 3`. Step 5 prints what strace prints:
-//! `openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3`. Numbers come
-//! from the registers; strings and structures from the tracee's memory, which
-//! the tracer reads with `process_vm_readv` (memory.rs). decode.rs holds the
-//! table of how each syscall's arguments are shown.
+//! Steps 4 and 5 guessed: every SIGTRAP stop was a syscall stop, and stops
+//! came in pairs, entry then exit. A real SIGTRAP, or the SIGTRAP after a
+//! program's own `execve`, broke the pairing, and every later line was wrong.
+//! Step 6 stops guessing. The kernel marks syscall stops
+//! (`PTRACE_O_TRACESYSGOOD`), reports an `execve` as an event of its own
+//! (`PTRACE_O_TRACEEXEC`), and says at each syscall stop whether it is an
+//! entry or an exit, and in which ABI (`PTRACE_GET_SYSCALL_INFO`).
 //!
-//! New options, as strace spells them: `-e trace=NAME,...` (only those
-//! syscalls) or `-e trace=!NAME,...` (all but those), `-o FILE` (the trace
-//! goes to FILE), `-s N` (show at most N bytes of a string, 32 by default).
-//! `-c` counts only the syscalls that `-e` selects.
+//! And it handles what a program meets in real life as strace does: signals
+//! are shown and passed on unchanged; a program stopped by SIGSTOP or Ctrl-Z
+//! stays stopped (`PTRACE_SEIZE` and `PTRACE_LISTEN`); Ctrl-C reaches the
+//! program, not the tracer; a program killed by a signal takes the tracer
+//! with it, by the same signal. The `execve` that starts the program is
+//! shown from its entry, with its arguments (spawn.rs).
 //!
-//! What it still gets wrong is step 4's (step 6 fixes it): a stop with
-//! SIGTRAP is taken for a syscall stop, so a real SIGTRAP, or an `execve`
-//! made by the program, throws the entry/exit pairing off.
+//! The options and the decoding are step 5's: decode.rs, memory.rs and
+//! output.rs are its files, unchanged.
 //!
-//! Run it: `cargo build`, then `./target/debug/step5 cat /etc/hostname`.
+//! Run it: `cargo build`, then `./target/debug/step6 sh -c 'ls; kill -STOP $$'`.
 
 // Like step 2: no Rust start-up code, so that the program we start inherits
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
+// Step 6 sees execve's entry, so step 5's way of reading the first execve's
+// arguments back from the new program's stack goes unused here.
+#[allow(dead_code)]
+#[path = "../step5-arguments/decode.rs"]
 mod decode;
+#[path = "../step5-arguments/memory.rs"]
 mod memory;
+#[path = "../step5-arguments/output.rs"]
 mod output;
-#[path = "../step2-traceme/spawn.rs"]
+mod signals;
 mod spawn;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,7 +45,7 @@ use std::process;
 use std::time::{Duration, Instant};
 
 use nix::sys::ptrace;
-use nix::sys::signal::Signal;
+use nix::sys::signal::{self, SigHandler, SigSet, Signal};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use syscalls::Sysno;
@@ -45,8 +54,8 @@ use decode::{Decoder, Pending, Syscall, error_number, syscall_name};
 use memory::Memory;
 use output::{Output, line_to_stderr};
 
-const USAGE: &str = "usage: step5 [-c] [-e trace=[!]NAME,...] [-o FILE] [-s N] COMMAND [ARGS...], \
-                     e.g. step5 -e trace=openat,read cat /etc/hostname";
+const USAGE: &str = "usage: step6 [-c] [-e trace=[!]NAME,...] [-o FILE] [-s N] COMMAND [ARGS...], \
+                     e.g. step6 -e trace=openat,read cat /etc/hostname";
 
 // ANCHOR: options
 /// What the command line asked for.
@@ -84,13 +93,14 @@ impl Selection {
 #[unsafe(no_mangle)]
 extern "C" fn main() -> libc::c_int {
     let options = parse_args(env::args_os().skip(1).collect()).unwrap_or_else(|message| {
-        line_to_stderr(format_args!("step5: {message}"));
+        line_to_stderr(format_args!("step6: {message}"));
         process::exit(2);
     });
     match trace(&options) {
-        Ok(exit_code) => process::exit(exit_code),
+        Ok(Ending::Exited(code)) => process::exit(code),
+        Ok(Ending::Killed(signal)) => die_like_the_program(signal),
         Err(message) => {
-            line_to_stderr(format_args!("step5: {message}"));
+            line_to_stderr(format_args!("step6: {message}"));
             process::exit(1);
         }
     }
@@ -175,16 +185,19 @@ fn parse_string_limit(text: &str) -> Result<usize, String> {
 }
 // ANCHOR_END: parse_args
 
-/// Runs the command under our control and returns the exit code the tracer
-/// should end with: the program's own.
-fn trace(options: &Options) -> Result<i32, String> {
+/// Runs the command under our control and returns how it ended, for the
+/// tracer to end the same way.
+fn trace(options: &Options) -> Result<Ending, String> {
     // Created before the program starts: if the file cannot be, nothing runs.
     let output = match &options.output {
         Some(path) => Output::create(path)?,
         None => Output::Stderr,
     };
-    let child = spawn::spawn_traced(&options.command)?;
+    let started = spawn::spawn_traced(&options.command, ptrace_options())?;
+    let child = started.child;
+    ignore_terminal_interrupts();
     let mut tracer = Tracer {
+        child,
         count: options.count,
         selection: &options.selection,
         decoder: Decoder {
@@ -193,22 +206,65 @@ fn trace(options: &Options) -> Result<i32, String> {
         },
         output,
         summary: Summary::new(),
-        execs: 0,
+        program_started: false,
+        inside: None,
+        abi: Abi::X86_64,
+        interrupted: None,
     };
     tracer
-        .follow_syscalls(child)
+        .follow(started)
         .inspect_err(|_| spawn::kill_child(child))
 }
+
+// ANCHOR: options_ptrace
+/// What we ask of the kernel when we seize the child.
+fn ptrace_options() -> ptrace::Options {
+    use ptrace::Options;
+    // Syscall stops are SIGTRAP | 0x80, so that no real SIGTRAP can pass for
+    // one; a successful execve is an event stop of its own, not a SIGTRAP;
+    // and if the tracer dies, the kernel kills the program.
+    Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC | Options::PTRACE_O_EXITKILL
+}
+// ANCHOR_END: options_ptrace
+
+// ANCHOR: ignore_interrupts
+/// Ctrl-C and Ctrl-\ in a terminal signal the whole foreground process
+/// group: the program and us. They are for the program; we stay, to report
+/// how it took them. Set after fork, so that the program inherits what we
+/// were given, not this.
+fn ignore_terminal_interrupts() {
+    for signal in [Signal::SIGINT, Signal::SIGQUIT] {
+        // SAFETY: ignoring a signal installs no handler, so no code of ours
+        // can run at a bad moment.
+        let _ = unsafe { signal::signal(signal, SigHandler::SigIgn) };
+    }
+}
+// ANCHOR_END: ignore_interrupts
 
 // ANCHOR: records
 /// A syscall that the child has entered and not yet left.
 struct Entered {
+    abi: Abi,
     number: u64,
     /// Its arguments as far as the entry could decode them; `None` when the
-    /// syscall is not selected, or only counted.
+    /// syscall is not printed.
     pending: Option<Pending>,
     at: Instant,
 }
+
+/// The syscall tables of an x86_64 kernel. A 64-bit program can make a
+/// 32-bit call with `int $0x80` (i386 numbers: 4 is `write`), or an x32
+/// call (x86_64 numbers with bit 0x40000000 set); only the kernel's report
+/// of each stop says which.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Abi {
+    X86_64,
+    I386,
+    X32,
+}
+
+/// The bit that marks a syscall number as x32's.
+const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 
 /// What `-c` adds up for one syscall.
 #[derive(Default)]
@@ -218,75 +274,153 @@ struct Counts {
     time: Duration,
 }
 
-/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
-/// them in number order, which is how strace orders syscalls of equal time.
-type Summary = BTreeMap<u64, Counts>;
+/// The counts of every syscall seen, by ABI, then by syscall number. A
+/// `BTreeMap` keeps them in number order, which is how strace orders
+/// syscalls of equal time.
+type Summary = BTreeMap<Abi, BTreeMap<u64, Counts>>;
+
+/// How the program ended: the tracer ends the same way.
+enum Ending {
+    Exited(i32),
+    Killed(Signal),
+}
 
 /// What the tracer carries from stop to stop.
 struct Tracer<'a> {
+    child: Pid,
     /// `-c` was given.
     count: bool,
     selection: &'a Selection,
     decoder: Decoder,
     output: Output,
     summary: Summary,
-    /// How many successful `execve` calls we have seen.
-    execs: u32,
+    /// Whether the `execve` that starts the program has succeeded. Until
+    /// then, nothing but that `execve` is the program's.
+    program_started: bool,
+    /// The syscall the child is inside, if any: entered, not yet left.
+    inside: Option<Entered>,
+    /// The ABI of the last syscall, to say when the program changes ABI.
+    abi: Abi,
+    /// The name of the last syscall a signal interrupted, which the kernel
+    /// may resume with `restart_syscall`.
+    interrupted: Option<String>,
 }
 // ANCHOR_END: records
 
+/// How to let the child go on after a stop.
+enum Resume {
+    /// To its next syscall stop, delivering this signal, if any, first.
+    Syscall(Option<Signal>),
+    /// Not at all: it is stopped (group-stop) and stays so until SIGCONT,
+    /// but we hear of it when that comes.
+    Listen,
+}
+
 impl Tracer<'_> {
     // ANCHOR: loop
-    /// Follows the child from syscall stop to syscall stop until it ends,
-    /// pairing each entry stop with the exit stop that follows it.
-    fn follow_syscalls(&mut self, child: Pid) -> Result<i32, String> {
-        // The child is stopped right after its execve: the entry of that
-        // execve happened before we were tracing, so this stop is its exit.
-        let regs = get_registers(child)?;
-        self.first_execve_done(&regs);
-
-        // The state the kernel does not give us: are we inside a syscall?
-        let mut inside: Option<Entered> = None;
-        let mut signal = None;
+    /// Follows the child from stop to stop until it ends. The kernel says
+    /// what each stop is; we only act on it.
+    fn follow(&mut self, started: spawn::Started) -> Result<Ending, String> {
+        let child = started.child;
+        // The child is at the entry of the execve that starts the program.
+        self.syscall_stop(child)?;
+        let mut resume = Resume::Syscall(None);
         loop {
-            ptrace::syscall(child, signal.take())
-                .map_err(|e| format!("cannot resume the child: {e}"))?;
-            match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
-                WaitStatus::Stopped(_, Signal::SIGTRAP) => {
-                    let regs = get_registers(child)?;
-                    inside = match inside.take() {
-                        // Outside a syscall, a stop is an entry: decode what
-                        // the kernel is about to read, before it runs.
-                        None => Some(self.syscall_entered(&regs)),
-                        // Inside one, it is that syscall's exit: rax holds
-                        // its result, and the memory what the kernel wrote.
-                        Some(entered) => {
-                            self.syscall_done(entered, regs.rax);
-                            None
-                        }
-                    };
-                }
-                // A signal for the program, not a syscall: pass it on.
-                WaitStatus::Stopped(_, other) => signal = Some(other),
-                ended => return self.finish(inside, ended),
+            match resume {
+                Resume::Syscall(signal) => ptrace::syscall(child, signal),
+                Resume::Listen => listen(child),
             }
+            .map_err(|e| format!("cannot resume the child: {e}"))?;
+            let status = waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))?;
+            resume = match status {
+                // SIGTRAP | 0x80: a syscall stop, entry or exit.
+                WaitStatus::PtraceSyscall(_) => {
+                    self.syscall_stop(child)?;
+                    Resume::Syscall(None)
+                }
+                // An execve succeeded: the new program is in place.
+                WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_EXEC) => {
+                    self.program_started = true;
+                    Resume::Syscall(None)
+                }
+                // The program is stopped (SIGSTOP, Ctrl-Z): keep it so.
+                WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP)
+                    if is_stopping(signal) =>
+                {
+                    self.show(format_args!("--- stopped by {} ---", signals::name(signal as i32)));
+                    Resume::Listen
+                }
+                // Any other event stop (SIGCONT ended a group-stop): go on.
+                WaitStatus::PtraceEvent(..) => Resume::Syscall(None),
+                // A signal on its way to the program: show it, pass it on.
+                WaitStatus::Stopped(_, signal) => {
+                    self.signal_arriving(child);
+                    Resume::Syscall(Some(signal))
+                }
+                ended => return self.finish(started, ended),
+            };
         }
     }
     // ANCHOR_END: loop
 
+    // ANCHOR: syscall_stop
+    /// At a syscall stop: the kernel says whether it is an entry or an exit,
+    /// and, at an entry, which syscall in which ABI, with its arguments.
+    fn syscall_stop(&mut self, child: Pid) -> Result<(), String> {
+        let info = ptrace::syscall_info(child)
+            .map_err(|e| format!("cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO): {e}"))?;
+        match info.op {
+            libc::PTRACE_SYSCALL_INFO_ENTRY => {
+                // SAFETY: at an entry stop, `entry` is the union's member.
+                let entry = unsafe { info.u.entry };
+                let (abi, number) = abi_and_number(info.arch, entry.nr);
+                let syscall = Syscall {
+                    number,
+                    args: entry.args,
+                    stack_pointer: info.stack_pointer,
+                };
+                self.inside = Some(self.syscall_entered(abi, syscall));
+            }
+            libc::PTRACE_SYSCALL_INFO_EXIT => {
+                // SAFETY: at an exit stop, `exit` is the union's member.
+                let result = unsafe { info.u.exit }.sval as u64;
+                if let Some(entered) = self.inside.take() {
+                    self.syscall_done(entered, result);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    // ANCHOR_END: syscall_stop
+
     // ANCHOR: entered
     /// At a syscall's entry: note which, and when, and decode its arguments
     /// if it is to be printed.
-    fn syscall_entered(&self, regs: &libc::user_regs_struct) -> Entered {
-        let syscall = Syscall {
-            number: regs.orig_rax,
-            args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
-            stack_pointer: regs.rsp,
-        };
-        let printed = !self.count && self.selection.contains(syscall.number);
+    fn syscall_entered(&mut self, abi: Abi, syscall: Syscall) -> Entered {
+        if abi != self.abi {
+            self.abi = abi;
+            // As strace says it, on stderr whatever -o says.
+            line_to_stderr(format_args!(
+                "[ Process PID={} runs in {} mode. ]",
+                self.child,
+                abi.mode()
+            ));
+        }
+        let printed = !self.count && abi.selected(self.selection, syscall.number);
+        let pending = printed.then(|| match abi {
+            Abi::X86_64 => self.decoder.entry(syscall),
+            // Step 5's table is x86_64's: the other ABIs' arguments are
+            // shown raw, as strace shows a syscall it does not know.
+            _ => self.decoder.entry(Syscall {
+                number: NOT_A_SYSCALL,
+                ..syscall
+            }),
+        });
         Entered {
+            abi,
             number: syscall.number,
-            pending: printed.then(|| self.decoder.entry(syscall)),
+            pending,
             at: Instant::now(),
         }
     }
@@ -294,79 +428,94 @@ impl Tracer<'_> {
 
     // ANCHOR: syscall_done
     /// At a syscall's exit: count it (`-c`), or print it as strace does.
-    fn syscall_done(&mut self, entered: Entered, rax: u64) {
-        if self.count && self.selection.contains(entered.number) {
-            let counts = self.summary.entry(entered.number).or_default();
+    fn syscall_done(&mut self, entered: Entered, result: u64) {
+        // A failed execve that was to start the program is not the
+        // program's: its failure is reported as the tracer's (finish).
+        if !self.program_started {
+            return;
+        }
+        let name = entered.abi.syscall_name(entered.number);
+        if self.count && entered.abi.selected(self.selection, entered.number) {
+            let counts = self.summary.entry(entered.abi).or_default();
+            let counts = counts.entry(entered.number).or_default();
             counts.calls += 1;
             counts.time += entered.at.elapsed();
-            if error_number(rax).is_some() {
+            if error_number(result).is_some() {
                 counts.errors += 1;
             }
         } else if let Some(pending) = &entered.pending {
-            let (call, result) = self.decoder.exit(pending, rax);
+            let (call, result) = self.decoder.exit(pending, result);
+            let call = self.call_text(&entered, &name, &call);
             self.print_syscall(&call, &result);
         }
-        if entered.number == Sysno::execve as u64 && error_number(rax).is_none() {
-            self.exec_done();
+        // The kernel resumes a sleep that a signal interrupted with
+        // restart_syscall, and strace names the one it resumes.
+        if error_number(result) == Some(ERESTART_RESTARTBLOCK) {
+            self.interrupted = Some(name);
         }
     }
     // ANCHOR_END: syscall_done
 
-    // ANCHOR: first_execve
-    /// The first line: the `execve` that started the program. Its entry
-    /// happened before we were tracing, and its arguments were in memory
-    /// that the exec replaced; but the kernel copied them onto the new
-    /// program's stack, where they are read back (decode.rs says how).
-    fn first_execve_done(&mut self, regs: &libc::user_regs_struct) {
-        let number = regs.orig_rax;
-        if self.count && self.selection.contains(number) {
-            self.summary.entry(number).or_default().calls += 1;
-        } else if !self.count && self.selection.contains(number) {
-            let call = self.decoder.execve_from_new_stack(regs.rsp);
-            self.print_syscall(&call, "0");
+    /// The call as strace writes it, where it differs from step 5's text:
+    /// another ABI's name, and `restart_syscall`'s note.
+    fn call_text(&self, entered: &Entered, name: &str, decoded: &str) -> String {
+        let args = &decoded[decoded.find('(').unwrap_or(0)..];
+        if entered.abi == Abi::X86_64 && entered.number == Sysno::restart_syscall as u64 {
+            let resumed = self.interrupted.as_deref().unwrap_or("system call");
+            return format!("restart_syscall(<... resuming interrupted {resumed} ...>)");
         }
-        self.exec_done();
+        format!("{name}{args}")
     }
-    // ANCHOR_END: first_execve
 
-    /// The first successful `execve` started the program. Any later one is
-    /// the program's own, and ends in an extra SIGTRAP stop that step 5 takes
-    /// for a syscall entry: say so once, rather than mislead in silence.
-    fn exec_done(&mut self) {
-        self.execs += 1;
-        if self.execs == 2 {
-            self.output.line(
-                "step5: warning: the program ran another program (a second execve); step 5 \
-                 cannot tell the SIGTRAP that follows it from a syscall stop, so from here on \
-                 it takes entries for exits: what follows is wrong (step 6 fixes this)",
-            );
+    // ANCHOR: signal_arriving
+    /// A signal is about to reach the program: show it as strace does, with
+    /// what the kernel knows of it (who sent it, why).
+    fn signal_arriving(&mut self, child: Pid) {
+        if let Ok(info) = ptrace::getsiginfo(child) {
+            self.show(format_args!("--- {} ---", signals::describe(&info)));
+        }
+    }
+    // ANCHOR_END: signal_arriving
+
+    /// A line of the trace that is not a syscall: not with `-c`.
+    fn show(&mut self, text: std::fmt::Arguments) {
+        if !self.count {
+            self.output.line(text);
         }
     }
 
+    // ANCHOR: finish
     /// Once the child has ended: print the summary (`-c`), or the syscall it
-    /// was still inside (`exit_group` never returns) and how it ended. Returns
-    /// the exit code to pass on.
-    fn finish(&mut self, inside: Option<Entered>, status: WaitStatus) -> Result<i32, String> {
-        let (ending, exit_code) = match status {
-            WaitStatus::Exited(_, code) => (format!("exited with {code}"), code),
-            // A shell reports death by signal N as status 128 + N.
+    /// was still inside (`exit_group` never returns) and how it ended.
+    fn finish(&mut self, started: spawn::Started, status: WaitStatus) -> Result<Ending, String> {
+        if !self.program_started {
+            // Its execve failed: the pipe says why.
+            return Err(started.failure());
+        }
+        let (ending, how) = match status {
+            WaitStatus::Exited(_, code) => (format!("exited with {code}"), Ending::Exited(code)),
             WaitStatus::Signaled(_, signal, core_dumped) => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                (format!("killed by {signal}{core}"), 128 + signal as i32)
+                let name = signals::name(signal as i32);
+                (format!("killed by {name}{core}"), Ending::Killed(signal))
             }
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
         if self.count {
             print_summary(&mut self.output, &self.summary);
         } else {
-            if let Some(pending) = inside.and_then(|entered| entered.pending) {
-                let call = self.decoder.unfinished(&pending);
+            if let Some(entered) = self.inside.take()
+                && let Some(pending) = &entered.pending
+            {
+                let call = self.decoder.unfinished(pending);
+                let call = self.call_text(&entered, &entered.abi.syscall_name(entered.number), &call);
                 self.print_syscall(&call, "?");
             }
             self.output.line(format_args!("+++ {ending} +++"));
         }
-        Ok(exit_code)
+        Ok(how)
     }
+    // ANCHOR_END: finish
 
     // ANCHOR: print_syscall
     /// One line of the trace: `name(args) = result`, with the `=` where
@@ -377,16 +526,135 @@ impl Tracer<'_> {
     // ANCHOR_END: print_syscall
 }
 
-fn get_registers(child: Pid) -> Result<libc::user_regs_struct, String> {
-    ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))
+/// The error a sleep returns when a signal interrupts it, for the kernel to
+/// resume it later with `restart_syscall`.
+const ERESTART_RESTARTBLOCK: i32 = 516;
+
+/// A number that no syscall has: step 5's decoder shows such a call's
+/// arguments raw, in hex.
+const NOT_A_SYSCALL: u64 = u64::MAX;
+
+// ANCHOR: abi
+/// The ABI of a syscall stop, from the architecture the kernel reports, and
+/// the syscall's number within that ABI's table.
+fn abi_and_number(arch: u32, number: u64) -> (Abi, u64) {
+    match arch {
+        AUDIT_ARCH_I386 => (Abi::I386, number),
+        _ if number & X32_SYSCALL_BIT != 0 => (Abi::X32, number & !X32_SYSCALL_BIT),
+        _ => (Abi::X86_64, number),
+    }
 }
+
+/// `AUDIT_ARCH_I386` from linux/audit.h: EM_386 (3), little-endian.
+const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+
+impl Abi {
+    /// The syscall's name in this ABI's table, as the `syscalls` crate knows
+    /// it: strace 6.1 does not know the newest syscalls, and writes
+    /// `syscall_0x1c3` where we write their names.
+    fn syscall_name(self, number: u64) -> String {
+        let name = match self {
+            // x32 shares x86_64's numbers (its own few, from 512 up, are
+            // calls whose structures differ; the crate does not list them).
+            Abi::X86_64 | Abi::X32 => return syscall_name(number),
+            Abi::I386 => syscalls::x86::Sysno::new(number as usize).map(|sysno| sysno.name()),
+        };
+        name.map_or_else(|| format!("syscall_{number:#x}"), str::to_string)
+    }
+
+    /// Whether `-e trace=` selects this syscall. Names select: `write`
+    /// selects `int $0x80`'s write (4) as well as x86_64's (1).
+    fn selected(self, selection: &Selection, number: u64) -> bool {
+        match self {
+            Abi::X86_64 => selection.contains(number),
+            _ => match self.syscall_name(number).parse::<Sysno>() {
+                Ok(sysno) => selection.contains(sysno as u64),
+                Err(_) => !matches!(selection, Selection::Only(_)),
+            },
+        }
+    }
+
+    /// The name strace gives the ABI.
+    fn mode(self) -> &'static str {
+        match self {
+            Abi::X86_64 => "64 bit",
+            Abi::I386 => "32 bit",
+            Abi::X32 => "x32",
+        }
+    }
+}
+// ANCHOR_END: abi
+
+// ANCHOR: group_stop
+/// The signals that stop a program (their default action is "stop").
+fn is_stopping(signal: Signal) -> bool {
+    matches!(
+        signal,
+        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+    )
+}
+
+/// `PTRACE_LISTEN`: leave a seized child in its group-stop, but tell us when
+/// it leaves it (SIGCONT) or dies. `PTRACE_SYSCALL` would start it again:
+/// the job control of the shell the program runs in would be broken.
+fn listen(child: Pid) -> nix::Result<()> {
+    // SAFETY: PTRACE_LISTEN takes no address or data.
+    let result = unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            child.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    nix::errno::Errno::result(result).map(drop)
+}
+// ANCHOR_END: group_stop
+
+// ANCHOR: die_like
+/// Ends the tracer by `signal`, the one that killed the program, so that
+/// whoever started us (a shell, a script) sees the program's death, as with
+/// strace. Without leaving a core file of ours: it would be the tracer's,
+/// of no use, and might overwrite the program's.
+fn die_like_the_program(signal: Signal) -> ! {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain calls with valid arguments; what they change is ours.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        let _ = signal::signal(signal, SigHandler::SigDfl);
+    }
+    let mut only_this = SigSet::empty();
+    only_this.add(signal);
+    let _ = only_this.thread_unblock();
+    let _ = signal::raise(signal);
+    // Only signals that kill get here, but should one not: the shell's way.
+    process::exit(128 + signal as i32)
+}
+// ANCHOR_END: die_like
 
 // ANCHOR: summary
 const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
 const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
 
-/// Prints the `-c` table in strace's layout: the slowest syscalls first.
+/// Prints the `-c` tables in strace's layout: one per ABI the program used,
+/// x86_64's first and with no heading.
 fn print_summary(output: &mut Output, summary: &Summary) {
+    for (abi, table) in summary {
+        if *abi != Abi::X86_64 {
+            output.line(format_args!(
+                "System call usage summary for {} mode:",
+                abi.mode()
+            ));
+        }
+        print_table(output, *abi, table);
+    }
+}
+
+/// One ABI's table: the slowest syscalls first.
+fn print_table(output: &mut Output, abi: Abi, summary: &BTreeMap<u64, Counts>) {
     let total = Counts {
         calls: summary.values().map(|counts| counts.calls).sum(),
         errors: summary.values().map(|counts| counts.errors).sum(),
@@ -398,7 +666,7 @@ fn print_summary(output: &mut Output, summary: &Summary) {
 
     // Like strace, the rule under "syscall" is 16 dashes, or one more than the
     // longest name.
-    let longest_name = summary.keys().map(|n| syscall_name(*n).len()).max();
+    let longest_name = summary.keys().map(|n| abi.syscall_name(*n).len()).max();
     let rule = format!(
         "{SUMMARY_RULE} {}",
         "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
@@ -412,7 +680,7 @@ fn print_summary(output: &mut Output, summary: &Summary) {
         } else {
             100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
         };
-        output.line(summary_row(percent, counts, &syscall_name(*number)));
+        output.line(summary_row(percent, counts, &abi.syscall_name(*number)));
     }
     output.line(&rule);
     output.line(summary_row(100.0, &total, "total"));

@@ -1,13 +1,16 @@
 // ANCHOR: all
 //! Starting a program under ptrace, and cleaning up if tracing goes wrong.
 //!
-//! The child asks to be traced and stops itself; the tracer sets its options;
-//! the child execs the program, and the kernel stops it again right after its
-//! `execve`, before the program's first instruction. If anything fails on the
-//! way, the child says why through a pipe, and the tracer says it to the user.
+//! Step 6's version of step 2's spawn.rs. The child no longer asks to be
+//! traced (`PTRACE_TRACEME`): it stops itself, untraced, and the tracer
+//! *seizes* it (`PTRACE_SEIZE`), setting its options in the same call. Only a
+//! seized process can be kept in a group-stop with `PTRACE_LISTEN` (main.rs),
+//! and only a tracer that sees the child before its `execve` can show that
+//! `execve` with its arguments, as strace does. So the tracer lets the child
+//! run to the *entry* of its `execve`, and hands it over there.
 //!
-//! Step 2 introduces this file; steps 3 and 4 include it unchanged, so that
-//! their `main.rs` holds only what they add.
+//! If anything fails on the way, the child says why through a pipe, and the
+//! tracer says it to the user.
 
 use std::env;
 use std::ffi::{CString, OsStr, OsString};
@@ -23,14 +26,31 @@ use nix::errno::Errno;
 use nix::sys::prctl;
 use nix::sys::ptrace;
 use nix::sys::signal::{Signal, kill, raise};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
 
+/// A child stopped at the entry of the `execve` that will start the program.
+pub struct Started {
+    pub child: Pid,
+    /// The program's path, and the pipe where the child writes why it
+    /// failed, should its `execve` fail: see [`Started::failure`].
+    program: PathBuf,
+    failure: PipeReader,
+}
+
+impl Started {
+    /// Why the child ended before the program could start: read once the
+    /// child has ended, when its `execve` failed.
+    pub fn failure(self) -> String {
+        child_failure(self.failure, &self.program)
+    }
+}
+
 // ANCHOR: spawn_traced
-/// Starts `command` (a program name and its arguments) as a child that asks to
-/// be traced, and returns once the child is stopped just after its `execve`.
-/// `command` is never empty: each step's `main` refuses to start without one.
-pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
+/// Starts `command` (a program name and its arguments) as a seized child, and
+/// returns once the child is stopped at the entry of its `execve`. `command`
+/// is never empty: each step's `main` refuses to start without one.
+pub fn spawn_traced(command: &[OsString], options: ptrace::Options) -> Result<Started, String> {
     let program = find_program(&command[0])?;
 
     // Everything the child needs is prepared here, before fork: between fork
@@ -58,8 +78,12 @@ pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
             // Only the child writes: with our copy of the writing end closed,
             // reading sees the end of the pipe as soon as the child's goes.
             drop(failure_writer);
-            start_tracing(child, &program, failure_reader)?;
-            Ok(child)
+            let started = Started {
+                child,
+                program,
+                failure: failure_reader,
+            };
+            start_tracing(started, options)
         }
         Err(errno) => Err(format!("fork failed: {errno}")),
     }
@@ -67,8 +91,8 @@ pub fn spawn_traced(command: &[OsString]) -> Result<Pid, String> {
 // ANCHOR_END: spawn_traced
 
 // ANCHOR: child
-/// The child's side: ask to be traced, wait for the tracer to get ready, then
-/// become the program.
+/// The child's side: stop, so that the tracer can seize us, then become the
+/// program.
 ///
 /// After fork, the child is a copy of a process whose other threads (had it
 /// any) vanished mid-work, perhaps holding the memory allocator's lock. So it
@@ -80,23 +104,18 @@ fn become_traced_program(
     argv: &[*const libc::c_char],
     failure: &PipeWriter,
 ) -> ! {
-    // Until the tracer has asked the kernel to kill us when it dies (below),
-    // a tracer killed now would leave us to run the program untraced. So die
-    // with our parent meanwhile, and give up if it is already gone.
+    // Until the tracer has seized us with PTRACE_O_EXITKILL (the kernel
+    // kills a tracee whose tracer dies), a tracer killed now would leave us
+    // to run the program untraced. So die with our parent meanwhile, and give
+    // up if it is already gone.
     if prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != tracer {
         exit_child();
     }
 
-    // "My parent will trace me": from now on, the kernel stops this process
-    // and notifies the parent at every signal, and sends it a SIGTRAP right
-    // after a successful execve.
-    if let Err(errno) = ptrace::traceme() {
-        report_failure(failure, ChildStep::TraceMe, errno);
-    }
-
-    // Stop, and so let the tracer set its options while we wait. Then drop
-    // the death signal: execve would keep it, and the program must start with
-    // what it would have had untraced.
+    // Stop, untraced, as Ctrl-Z would stop us. The tracer sees it in
+    // waitpid, seizes us, and lets us go on, now traced. Then drop the death
+    // signal: execve would keep it, and the program must start with what it
+    // would have had untraced.
     if raise(Signal::SIGSTOP).is_err() || prctl::set_pdeathsig(None).is_err() {
         exit_child();
     }
@@ -110,9 +129,10 @@ fn become_traced_program(
 // ANCHOR_END: child
 
 /// What the child was doing when it failed: the first byte of its report.
+/// (Step 2's child could fail at `PTRACE_TRACEME` too; here the tracer
+/// makes every ptrace call.)
 #[derive(Clone, Copy)]
 enum ChildStep {
-    TraceMe = 1,
     Exec = 2,
 }
 
@@ -133,47 +153,55 @@ fn exit_child() -> ! {
 }
 
 // ANCHOR: start_tracing
-/// The tracer's side: wait for the child to stop itself, ask the kernel to
-/// kill it if we die, let it exec, and wait for the stop after its `execve`.
-fn start_tracing(child: Pid, program: &Path, failure: PipeReader) -> Result<(), String> {
-    if wait_for_stop(child, Signal::SIGSTOP)? {
-        die_with_tracer(child)
-            .and_then(|()| resume(child))
-            .inspect_err(|_| kill_child(child))?;
-        if wait_for_stop(child, Signal::SIGTRAP)? {
-            return Ok(());
+/// The tracer's side: wait for the child to stop itself, seize it, and let
+/// it run to the entry of its `execve`. What it does before (the end of
+/// `raise`, `prctl`) is the tracer's business, not the program's: like
+/// strace, we show nothing of it.
+fn start_tracing(started: Started, options: ptrace::Options) -> Result<Started, String> {
+    let child = started.child;
+    // WUNTRACED: report a child that stops even though nobody traces it.
+    match waitpid(child, Some(WaitPidFlag::WUNTRACED)) {
+        Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => {}
+        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => return Err(started.failure()),
+        other => return Err(unexpected(child, other)),
+    }
+    // Seizing a stopped process makes it report its stop to us, as a
+    // PTRACE_EVENT_STOP; from there, PTRACE_SYSCALL lets it go on.
+    if let Err(errno) = ptrace::seize(child, options) {
+        kill_child(child);
+        return Err(explain_seize_failure(errno));
+    }
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::PtraceSyscall(_)) if at_execve_entry(child) => return Ok(started),
+            Ok(WaitStatus::PtraceSyscall(_) | WaitStatus::PtraceEvent(..)) => {}
+            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => return Err(started.failure()),
+            other => return Err(unexpected(child, other)),
+        }
+        if let Err(errno) = ptrace::syscall(child, None) {
+            kill_child(child);
+            return Err(format!("cannot resume the child: {errno}"));
         }
     }
-    // The child ended instead: the pipe says why.
-    Err(child_failure(failure, program))
+}
+
+/// Whether the child, at a syscall stop, is entering `execve`.
+fn at_execve_entry(child: Pid) -> bool {
+    ptrace::syscall_info(child).is_ok_and(|info| {
+        // SAFETY: `entry` is the union's member for an entry stop.
+        info.op == libc::PTRACE_SYSCALL_INFO_ENTRY
+            && unsafe { info.u.entry.nr } == libc::SYS_execve as u64
+    })
 }
 // ANCHOR_END: start_tracing
 
-/// Waits for the child's next report: `true` if it stopped with `signal`,
-/// `false` if it ended (it failed before the program could run).
-fn wait_for_stop(child: Pid, signal: Signal) -> Result<bool, String> {
-    let unexpected = match waitpid(child, None) {
-        Ok(WaitStatus::Stopped(_, stop)) if stop == signal => return Ok(true),
-        Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => return Ok(false),
-        Ok(other) => format!("unexpected report from the child: {other:?}"),
-        Err(errno) => format!("waitpid failed: {errno}"),
-    };
+/// Kills the child, and says what waitpid said that we did not expect.
+fn unexpected(child: Pid, report: nix::Result<WaitStatus>) -> String {
     kill_child(child);
-    Err(unexpected)
-}
-
-// ANCHOR: die_with_tracer
-/// Asks the kernel to kill the child if the tracer ends first: on Ctrl-C in
-/// the terminal, say, or a crash. Otherwise the kernel would only detach it,
-/// and the program would run on, untraced.
-fn die_with_tracer(child: Pid) -> Result<(), String> {
-    ptrace::setoptions(child, ptrace::Options::PTRACE_O_EXITKILL)
-        .map_err(|errno| format!("cannot set ptrace options: {errno}"))
-}
-// ANCHOR_END: die_with_tracer
-
-fn resume(child: Pid) -> Result<(), String> {
-    ptrace::cont(child, None).map_err(|errno| format!("cannot resume the child: {errno}"))
+    match report {
+        Ok(status) => format!("unexpected report from the child: {status:?}"),
+        Err(errno) => format!("waitpid failed: {errno}"),
+    }
 }
 
 // ANCHOR: child_failure
@@ -185,11 +213,8 @@ fn child_failure(mut pipe: PipeReader, program: &Path) -> String {
     match report.as_slice() {
         &[step, a, b, c, d] => {
             let errno = Errno::from_raw(i32::from_ne_bytes([a, b, c, d]));
-            if step == ChildStep::TraceMe as u8 {
-                explain_traceme_failure(errno)
-            } else {
-                explain_exec_failure(program, errno)
-            }
+            debug_assert_eq!(step, ChildStep::Exec as u8);
+            explain_exec_failure(program, errno)
         }
         _ => "the child ended before it could run the program".to_string(),
     }
@@ -197,18 +222,18 @@ fn child_failure(mut pipe: PipeReader, program: &Path) -> String {
 // ANCHOR_END: child_failure
 
 // ANCHOR: explain
-fn explain_traceme_failure(errno: Errno) -> String {
+fn explain_seize_failure(errno: Errno) -> String {
     // A process has one tracer at most. If we are traced by a tracer that
     // follows forks (strace -f, a debugger), it took our child at birth.
     if let Some(tracer) = our_tracer() {
         return format!(
-            "PTRACE_TRACEME failed ({errno}): this tracer is itself traced, by process \
+            "PTRACE_SEIZE failed ({errno}): this tracer is itself traced, by process \
              {tracer}, which took our child too, and a process can have only one tracer; \
              trace the step without following forks (strace without -f)"
         );
     }
     format!(
-        "the system refused ptrace (PTRACE_TRACEME failed: {errno}): in a container, allow \
+        "the system refused ptrace (PTRACE_SEIZE failed: {errno}): in a container, allow \
          ptrace (e.g. docker run --cap-add=SYS_PTRACE); see the book's appendix \"When it \
          does not run\""
     )

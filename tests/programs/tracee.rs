@@ -7,6 +7,16 @@
 //!                           tabs and backslashes, to stdout (for escaping)
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
+//!   tracee int80-write      writes "int 0x80\n" with the 32-bit syscall
+//!                           instruction, where 4 is write (in 64-bit, stat)
+//!   tracee x32-write        makes an x32-ABI write (1 | 0x40000000) of
+//!                           "x32\n" (ENOSYS on kernels built without x32)
+//!   tracee signals          raises SIGUSR1 (handled), SIGUSR2 (ignored), then
+//!                           sleeps 0.2 s, in which SIGALRM interrupts it
+//!   tracee trap             raises SIGTRAP, with a handler: a real SIGTRAP
+//!   tracee sigint-handler   says "ready", waits for SIGINT, whose handler
+//!                           writes "handled SIGINT" and exits with 3
+//!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -19,9 +29,16 @@ fn main() {
         ["mixed"] => mixed_calls(),
         ["bytes"] => write_bytes(),
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
+        ["int80-write"] => int80_write(),
+        ["x32-write"] => x32_write(),
+        ["signals"] => signals(),
+        ["trap"] => trap(),
+        ["sigint-handler"] => sigint_handler(),
+        ["stop-self"] => stop_self(),
         _ => {
             eprintln!(
-                "tracee: usage: tracee getppid N | tracee mixed | tracee bytes | tracee deny-ptrace CMD..."
+                "tracee: usage: tracee getppid N | mixed | bytes | deny-ptrace CMD... | int80-write \
+                 | x32-write | signals | trap | sigint-handler | stop-self"
             );
             process::exit(2);
         }
@@ -144,4 +161,152 @@ fn bpf_jump_if_equal(value: u32, jump_if_true: u8, jump_if_false: u8) -> libc::s
         jf: jump_if_false,
         k: value,
     }
+}
+
+/// `int $0x80`, the 32-bit syscall instruction, from a 64-bit program: the
+/// kernel takes the number from the i386 table, where 4 is `write`, and the
+/// arguments from ebx, ecx, edx. The buffer must have a 32-bit address, so it
+/// is mapped below 4 GiB (MAP_32BIT).
+fn int80_write() {
+    let text = b"int 0x80\n";
+    // SAFETY: a fresh anonymous mapping of one page, which we write into.
+    let buffer = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(buffer, libc::MAP_FAILED, "mmap MAP_32BIT failed");
+    // SAFETY: the mapping is 4096 bytes long, the text much shorter.
+    unsafe { ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast(), text.len()) };
+    let write_i386 = 4u32;
+    let mut result = write_i386;
+    // SAFETY: a write of our own buffer to stdout; int $0x80 clobbers only eax
+    // (and, as any syscall, the flags). rbx belongs to the compiler, so the
+    // first argument goes in by exchange, and the exchange back restores it.
+    unsafe {
+        std::arch::asm!(
+            "xchg {fd}, rbx",
+            "int 0x80",
+            "xchg {fd}, rbx",
+            fd = inout(reg) 1u64 => _,
+            inout("eax") result,
+            in("ecx") buffer as u32,
+            in("edx") text.len() as u32,
+        );
+    }
+    if result as i32 != text.len() as i32 {
+        process::exit(1);
+    }
+}
+
+/// An x32-ABI syscall: the x86_64 instruction with bit 0x40000000 in the
+/// number; 1 is `write`. Kernels built without x32 support say ENOSYS.
+fn x32_write() {
+    let text = b"x32\n";
+    let number: u64 = 0x4000_0000 | 1;
+    let result: i64;
+    // SAFETY: a write of our own buffer to stdout; `syscall` clobbers rcx
+    // and r11.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") number as i64 => result,
+            in("rdi") 1u64,
+            in("rsi") text.as_ptr(),
+            in("rdx") text.len(),
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    let ok = result == text.len() as i64 || result == -(libc::ENOSYS as i64);
+    process::exit(if ok { 0 } else { 1 });
+}
+
+extern "C" fn note_signal(signal: libc::c_int) {
+    let text: &[u8] = match signal {
+        libc::SIGUSR1 => b"handled SIGUSR1\n",
+        libc::SIGALRM => b"handled SIGALRM\n",
+        libc::SIGTRAP => b"handled SIGTRAP\n",
+        _ => b"handled a signal\n",
+    };
+    // SAFETY: write is async-signal-safe; the buffer is static.
+    unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+}
+
+/// Installs `handler` for `signal`, without SA_RESTART: an interrupted
+/// syscall fails with EINTR, or is restarted by the kernel's own means.
+fn on_signal(signal: libc::c_int, handler: libc::sighandler_t) {
+    // SAFETY: a zeroed sigaction is a valid one with an empty mask.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        libc::sigaction(signal, &action, ptr::null_mut());
+    }
+}
+
+fn signals() {
+    on_signal(libc::SIGUSR1, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    on_signal(libc::SIGUSR2, libc::SIG_IGN);
+    on_signal(libc::SIGALRM, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    // SAFETY: plain calls with valid arguments.
+    unsafe {
+        libc::raise(libc::SIGUSR1);
+        libc::raise(libc::SIGUSR2);
+        let in_a_tenth = libc::itimerval {
+            it_interval: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            },
+            it_value: libc::timeval {
+                tv_sec: 0,
+                tv_usec: 100_000,
+            },
+        };
+        libc::setitimer(libc::ITIMER_REAL, &in_a_tenth, ptr::null_mut());
+        // Interrupted by SIGALRM after 0.1 s: the kernel restarts the rest
+        // of the sleep with restart_syscall once the handler has run.
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        libc::nanosleep(&pause, ptr::null_mut());
+    }
+    say("signals: done\n");
+}
+
+fn trap() {
+    on_signal(libc::SIGTRAP, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    // SAFETY: SIGTRAP has a handler.
+    unsafe { libc::raise(libc::SIGTRAP) };
+    // SAFETY: getppid cannot fail.
+    unsafe { libc::getppid() };
+}
+
+extern "C" fn end_on_sigint(_: libc::c_int) {
+    let text = b"handled SIGINT\n";
+    // SAFETY: write and _exit are async-signal-safe.
+    unsafe {
+        libc::write(1, text.as_ptr().cast(), text.len());
+        libc::_exit(3);
+    }
+}
+
+fn sigint_handler() {
+    on_signal(libc::SIGINT, end_on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    say("ready\n");
+    loop {
+        // SAFETY: pause waits for a signal; the handler ends the program.
+        unsafe { libc::pause() };
+    }
+}
+
+fn stop_self() {
+    // SAFETY: SIGSTOP stops us until someone sends SIGCONT.
+    unsafe { libc::raise(libc::SIGSTOP) };
+    say("resumed\n");
 }
