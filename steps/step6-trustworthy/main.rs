@@ -347,7 +347,10 @@ impl Tracer<'_> {
                 WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP)
                     if is_stopping(signal) =>
                 {
-                    self.show(format_args!("--- stopped by {} ---", signals::name(signal as i32)));
+                    self.show(format_args!(
+                        "--- stopped by {} ---",
+                        signals::name(signal as i32)
+                    ));
                     Resume::Listen
                 }
                 // Any other event stop (SIGCONT ended a group-stop): go on.
@@ -508,7 +511,8 @@ impl Tracer<'_> {
                 && let Some(pending) = &entered.pending
             {
                 let call = self.decoder.unfinished(pending);
-                let call = self.call_text(&entered, &entered.abi.syscall_name(entered.number), &call);
+                let call =
+                    self.call_text(&entered, &entered.abi.syscall_name(entered.number), &call);
                 self.print_syscall(&call, "?");
             }
             self.output.line(format_args!("+++ {ending} +++"));

@@ -67,7 +67,14 @@ const CLD_EXITED: i32 = 1;
 
 /// The signals that the kernel sends for a fault of the program's own.
 fn is_fault(signo: i32) -> bool {
-    [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP].contains(&signo)
+    [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGTRAP,
+    ]
+    .contains(&signo)
 }
 
 /// Why the signal was sent, as `<signal.h>` names it: the general codes,

@@ -16,13 +16,14 @@ pub fn binary(name: &str) -> &'static str {
         "step3" => env!("CARGO_BIN_EXE_step3"),
         "step4" => env!("CARGO_BIN_EXE_step4"),
         "step5" => env!("CARGO_BIN_EXE_step5"),
+        "step6" => env!("CARGO_BIN_EXE_step6"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
     }
 }
 
 /// The tracing steps, which all keep the contracts of `tests/contracts.rs`.
-pub const TRACING_STEPS: [&str; 4] = ["step2", "step3", "step4", "step5"];
+pub const TRACING_STEPS: [&str; 5] = ["step2", "step3", "step4", "step5", "step6"];
 
 /// Runs `program` with `args` to the end, stdin empty, and returns what it did.
 pub fn run(program: &str, args: &[&str]) -> Output {
@@ -32,6 +33,33 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
+
+/// Like `run`, but a run that takes longer than `limit` is killed and fails
+/// the test: a tracer that hangs must show as a failure, not block the tests.
+pub fn run_within(limit: std::time::Duration, program: &str, args: &[&str]) -> Output {
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let pid = child.id() as i32;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            // SAFETY: a plain kill of the child we started, not yet reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{program} {args:?} hung: killed after {limit:?}");
+        }
+    }
+}
+
+/// How long a traced run of a small program may take before it counts as
+/// hung.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Runs `script` with `shell` (`sh`, `bash`), `args` in its `"$@"`: a path
 /// given that way stays one word, whatever spaces it holds.
@@ -170,6 +198,12 @@ pub fn mask_line(line: &str) -> String {
     // A pid as the first argument.
     if line.starts_with("sched_getaffinity(") {
         words[0] = "sched_getaffinity(PID,";
+    }
+    // A signal's sender: "si_pid=1234,"
+    for word in words.iter_mut() {
+        if word.starts_with("si_pid=") {
+            *word = "si_pid=PID,";
+        }
     }
     // "child 1234 is stopped" (step 2), "traced, by process 1234,"
     for i in 1..words.len() {

@@ -250,9 +250,15 @@ fn on_signal(signal: libc::c_int, handler: libc::sighandler_t) {
 }
 
 fn signals() {
-    on_signal(libc::SIGUSR1, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    on_signal(
+        libc::SIGUSR1,
+        note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
     on_signal(libc::SIGUSR2, libc::SIG_IGN);
-    on_signal(libc::SIGALRM, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    on_signal(
+        libc::SIGALRM,
+        note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
     // SAFETY: plain calls with valid arguments.
     unsafe {
         libc::raise(libc::SIGUSR1);
@@ -280,7 +286,10 @@ fn signals() {
 }
 
 fn trap() {
-    on_signal(libc::SIGTRAP, note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    on_signal(
+        libc::SIGTRAP,
+        note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
     // SAFETY: SIGTRAP has a handler.
     unsafe { libc::raise(libc::SIGTRAP) };
     // SAFETY: getppid cannot fail.
@@ -297,7 +306,10 @@ extern "C" fn end_on_sigint(_: libc::c_int) {
 }
 
 fn sigint_handler() {
-    on_signal(libc::SIGINT, end_on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    on_signal(
+        libc::SIGINT,
+        end_on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
+    );
     say("ready\n");
     loop {
         // SAFETY: pause waits for a signal; the handler ends the program.

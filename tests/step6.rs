@@ -1,0 +1,332 @@
+//! Step 6: what fooled steps 4 and 5 (a real SIGTRAP, a program that execs,
+//! signals), group-stop, Ctrl-C, death by signal, other ABIs, bad input.
+//! (Line-for-line and -c equality with strace are in compare_strace.rs.)
+//! Every run has a time limit: a tracer that hangs fails the test.
+
+mod common;
+use common::*;
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+fn step6(args: &[&str]) -> std::process::Output {
+    run_within(HANG, binary("step6"), args)
+}
+
+/// The syscalls of a trace as `name( = result`, with what differs from run
+/// to run masked.
+fn masked_calls(trace: &str) -> Vec<String> {
+    calls(trace)
+        .into_iter()
+        .map(|(name, result)| mask_line(&format!("{name}( = {result}")))
+        .collect()
+}
+
+/// Runs real strace on `command`, which may die of a signal, as the
+/// program does; returns its status and its trace.
+fn strace_dying(command: &[&str]) -> (std::process::ExitStatus, String) {
+    let file = std::env::temp_dir().join(format!("step6-strace-{}.txt", std::process::id()));
+    let file_name = file.to_str().unwrap();
+    let output = run_within(HANG, "strace", &[&["-o", file_name], command].concat());
+    let trace = read(&file);
+    std::fs::remove_file(&file).unwrap();
+    (output.status, trace)
+}
+
+/// The lines of a trace that are not syscalls: signals and the ending.
+fn event_lines(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter(|line| line.starts_with("---") || line.starts_with("+++"))
+        .map(mask_line)
+        .collect()
+}
+
+#[test]
+fn execve_is_the_first_line_with_its_arguments() {
+    let trace = stderr(&step6(&["true"]));
+    let first = trace.lines().next().unwrap();
+    assert!(
+        first.starts_with("execve(\"/usr/bin/true\", [\"true\"], 0x"),
+        "{trace}"
+    );
+    assert!(first.ends_with(" vars */) = 0"), "{trace}");
+    // Once: nothing of the child before its execve, no second execve line.
+    assert_eq!(trace.matches("execve(").count(), 1, "{trace}");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn a_real_sigtrap_is_a_signal_not_a_syscall_stop() {
+    let tracee = binary("tracee");
+    let output = step6(&[tracee, "trap"]);
+    assert_eq!(stdout(&output), "handled SIGTRAP\n");
+    let trace = stderr(&output);
+    // Steps 4 and 5 took the SIGTRAP for a syscall stop, and every result
+    // after it for the next call's: here, each call keeps its own result.
+    let theirs = run_strace(&[], &[tracee, "trap"]);
+    assert_eq!(masked_calls(&trace), masked_calls(&theirs), "{trace}");
+    assert!(trace.contains("--- SIGTRAP {si_signo=SIGTRAP, si_code=SI_TKILL, si_pid="));
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn a_program_that_execs_is_followed_into_the_new_program() {
+    let command = ["sh", "-c", "exec ls /"];
+    let trace = stderr(&step6(&command));
+    let execs: Vec<&str> = trace
+        .lines()
+        // The shell tries each directory of PATH: the execs that worked.
+        .filter(|line| line.starts_with("execve(") && line.ends_with(" = 0"))
+        .collect();
+    assert_eq!(execs.len(), 2, "{trace}");
+    assert!(execs[1].starts_with("execve(\"/usr/bin/ls\", [\"ls\", \"/\"]"));
+    // After the second execve, every call as strace sees it: no entry taken
+    // for an exit.
+    let theirs = run_strace(&[], &command);
+    assert_eq!(masked_calls(&trace), masked_calls(&theirs), "{trace}");
+    assert!(!trace.contains("warning"), "{trace}");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn signals_are_shown_and_passed_on_handled_ignored_and_interrupting() {
+    let command = [binary("tracee"), "signals"];
+    let output = step6(&command);
+    // SIGUSR1's handler ran, SIGUSR2 was ignored (it would have killed the
+    // program), SIGALRM's handler ran and interrupted the sleep.
+    assert_eq!(
+        stdout(&output),
+        "handled SIGUSR1\nhandled SIGALRM\nsignals: done\n"
+    );
+    let trace = stderr(&output);
+    let theirs = run_strace(&[], &command);
+    assert_eq!(event_lines(&trace), event_lines(&theirs), "{trace}");
+    // rt_sigreturn: step 5 decoded its mask; the interrupted sleep's result
+    // and rt_sigreturn's EINTR as strace shows them.
+    assert_eq!(masked_calls(&trace), masked_calls(&theirs), "{trace}");
+    assert!(trace.contains("= ? ERESTART_RESTARTBLOCK (Interrupted by signal)"));
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn a_death_by_signal_is_passed_on_as_a_death_by_the_same_signal() {
+    for signal in ["TERM", "SEGV"] {
+        let command = ["sh", "-c", &format!("kill -{signal} $$")];
+        let output = step6(&command);
+        let (strace_status, theirs) = strace_dying(&command);
+        assert!(output.status.signal().is_some(), "{output:?}");
+        assert_eq!(output.status.signal(), strace_status.signal(), "{signal}");
+        let trace = stderr(&output);
+        assert_eq!(event_lines(&trace), event_lines(&theirs), "{trace}");
+    }
+}
+
+#[test]
+fn the_tracer_leaves_no_core_file_of_its_own() {
+    // Where core files are allowed, the program's death by SIGSEGV may leave
+    // one (the kernel's core_pattern decides); the tracer's must not add one.
+    let dir = std::env::temp_dir().join(format!("step6-core-{}", std::process::id()));
+    let cores = |tracer: &[&str]| {
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = r#"ulimit -c unlimited 2>/dev/null; cd "$0" && "$@" sh -c 'kill -SEGV $$'"#;
+        let args = [&["-c", script, dir.to_str().unwrap()], tracer].concat();
+        let output = run_within(HANG, "sh", &args);
+        assert_eq!(output.status.code(), Some(128 + 11), "{output:?}");
+        let count = std::fs::read_dir(&dir).unwrap().count();
+        std::fs::remove_dir_all(&dir).unwrap();
+        count
+    };
+    assert_eq!(cores(&[binary("step6")]), cores(&[]));
+}
+
+/// Starts step 6 on `args` in its own process group (as a shell starts a
+/// job), its output in pipes.
+fn start_step6(args: &[&str]) -> std::process::Child {
+    Command::new(binary("step6"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// The state letter of process `pid`, from /proc/PID/stat.
+fn state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The pid of the program that step 6 (`tracer`) runs.
+fn traced_child(tracer: i32) -> i32 {
+    let children = format!("/proc/{tracer}/task/{tracer}/children");
+    let deadline = Instant::now() + HANG;
+    loop {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            return pid.parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "step6 started no child");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits for `child` to end, killing its process group after `HANG`.
+fn finish(child: std::process::Child) -> std::process::Output {
+    let pid = child.id() as i32;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || sender.send(child.wait_with_output()));
+    receiver
+        .recv_timeout(HANG)
+        .unwrap_or_else(|_| {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            panic!("step6 hung: killed after {HANG:?}");
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_program_that_stops_itself_stays_stopped_until_sigcont() {
+    let mut tracer = start_step6(&[binary("tracee"), "stop-self"]);
+    let program = traced_child(tracer.id() as i32);
+    // Stopped: 't' (a stop the tracer watches; strace's tracee shows the
+    // same), and it stays so. Steps 2 to 5 resumed it at once.
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let now = state(program);
+        assert!(matches!(now, Some('t' | 'T')), "state {now:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut stdout_pipe = tracer.stdout.take().unwrap();
+    kill(Pid::from_raw(program), Signal::SIGCONT).unwrap();
+    let output = finish(tracer);
+    let mut out = String::new();
+    stdout_pipe.read_to_string(&mut out).unwrap();
+    assert_eq!(out, "resumed\n");
+    let trace = stderr(&output);
+    assert!(
+        trace.contains("--- stopped by SIGSTOP ---\n--- SIGCONT {"),
+        "{trace}"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn ctrl_c_reaches_the_program_whose_handler_runs() {
+    let mut tracer = start_step6(&[binary("tracee"), "sigint-handler"]);
+    // Wait for "ready": the handler is in place.
+    let mut stdout_pipe = tracer.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    stdout_pipe.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n");
+    // Ctrl-C: SIGINT to the whole foreground process group, tracer included.
+    killpg(Pid::from_raw(tracer.id() as i32), Signal::SIGINT).unwrap();
+    let output = finish(tracer);
+    let mut rest = String::new();
+    stdout_pipe.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "handled SIGINT\n");
+    // The program ended its own way, and the tracer reported it.
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let trace = stderr(&output);
+    assert!(
+        trace.contains("--- SIGINT {si_signo=SIGINT, si_code=SI_USER"),
+        "{trace}"
+    );
+    assert!(trace.ends_with("+++ exited with 3 +++\n"), "{trace}");
+}
+
+#[test]
+fn int_0x80_and_x32_calls_are_named_from_their_own_tables() {
+    let output = step6(&["-e", "trace=write", binary("tracee"), "int80-write"]);
+    assert_eq!(stdout(&output), "int 0x80\n");
+    let trace = stderr(&output);
+    // i386's 4 is write; x86_64's 4 would have been stat.
+    assert!(trace.contains("[ Process PID=") && trace.contains(" runs in 32 bit mode. ]"));
+    assert!(
+        trace
+            .lines()
+            .any(|l| l.starts_with("write(0x1, ") && l.ends_with(" = 9")),
+        "{trace}"
+    );
+    assert!(!trace.contains("stat("), "{trace}");
+
+    let trace = stderr(&step6(&[
+        "-e",
+        "trace=write",
+        binary("tracee"),
+        "x32-write",
+    ]));
+    assert!(trace.contains(" runs in x32 mode. ]"), "{trace}");
+    assert!(
+        trace.lines().any(|l| l.starts_with("write(0x1, ")),
+        "{trace}"
+    );
+}
+
+#[test]
+fn execve_that_fails_to_start_the_program_is_the_tracers_error() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/no-interpreter.sh"
+    );
+    let output = step6(&[script]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("its interpreter"), "{message}");
+}
+
+/// One clear line, the exit code given, and nothing run. `args` may end in
+/// `touch MARKER`, which creates the marker file if the program runs.
+fn assert_refused(args: &[&str], exit_code: i32, says: &str) {
+    let output = step6(args);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(exit_code), "{args:?}: {message}");
+    assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+    assert!(
+        message.starts_with("step6: ") && message.contains(says),
+        "{message}"
+    );
+    assert!(
+        !std::path::Path::new(MARKER).exists(),
+        "{args:?} ran the program"
+    );
+}
+
+const MARKER: &str = "/tmp/step6-bad-input-ran-the-program";
+
+#[test]
+fn bad_input_for_every_flag_is_refused() {
+    let _ = std::fs::remove_file(MARKER);
+    let run = ["touch", MARKER];
+    assert_refused(&[&["-x"], &run[..]].concat(), 2, "unknown option '-x'");
+    let e = [&["-e", "trace=nosuchcall"], &run[..]].concat();
+    assert_refused(&e, 2, "'nosuchcall' is not the name of a syscall");
+    let s = [&["-s", "many"], &run[..]].concat();
+    assert_refused(&s, 2, "'many' is not a number");
+    let o = [&["-o", "/nonexistent/dir/trace.txt"], &run[..]].concat();
+    assert_refused(&o, 1, "cannot create");
+    for flag in ["-e", "-o", "-s"] {
+        assert_refused(&["-c", flag], 2, "needs a value");
+    }
+    assert_refused(&["-c"], 2, "no command to trace");
+}
