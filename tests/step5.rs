@@ -135,3 +135,23 @@ fn step5_refuses_bad_options_before_starting_anything() {
         "{output:?}"
     );
 }
+
+#[test]
+fn step5_shows_an_interrupted_call_as_strace_does() {
+    // The kernel's own "restart" error, not "-1 ... (Unknown error 512)";
+    // then the handler's return, which hands the program EINTR.
+    let trace = stderr(&run_binary("step5", &[binary("tracee"), "interrupted"]));
+    let read = trace
+        .lines()
+        .find(|line| line.starts_with("read(3, 0x"))
+        .unwrap_or_else(|| panic!("no read of the pipe: {trace}"));
+    assert!(
+        read.ends_with(", 1) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
+        "{read}"
+    );
+    let sigreturn = format!(
+        "{:<39} = -1 EINTR (Interrupted system call)",
+        "rt_sigreturn({mask=[]})"
+    );
+    assert!(trace.lines().any(|line| line == sigreturn), "{trace}");
+}

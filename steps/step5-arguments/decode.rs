@@ -336,6 +336,7 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::connect => &[Int, Sockaddr { len: 2 }, Int],
         Sysno::sched_getaffinity => &[Int, ULong, CpuSetOut],
         Sysno::kill => &[Int, Signal],
+        Sysno::alarm => &[ULong],
         Sysno::poll => &[PollFds, Int, Int],
         Sysno::sigaltstack => &[StackIn, StackOut],
         Sysno::exit | Sysno::exit_group => &[Int],
@@ -443,6 +444,9 @@ impl Decoder {
             Arg::PipeOut => self.pipe_fds(value),
             Arg::PollFds => self.poll_fds(value, call.args[1] as usize, false),
             Arg::StackIn | Arg::StackOut => self.signal_stack(value),
+            // With WNOHANG and no child ready, wait4 returns 0 and writes
+            // no status.
+            Arg::WaitStatusOut if returned == 0 => address(value),
             Arg::WaitStatusOut => self.wait_status(value),
             Arg::DirentsOut => self.dirents(value, returned),
             Arg::CpuSetOut => self.cpu_set(value, returned),
