@@ -126,3 +126,47 @@ fn step5_counts_only_what_e_selects_as_strace_does() {
         );
     }
 }
+
+/// The trace of `ls` run by `tracer` on a terminal (a pseudo-terminal that
+/// `script` opens), so that `ioctl(1, TCGETS, …)` succeeds.
+fn trace_on_a_terminal(tracer: &str) -> String {
+    let file = std::env::temp_dir().join(format!("terminal-{}-{tracer}.txt", std::process::id()));
+    let output = std::process::Command::new("script")
+        .args(["-qec", r#"exec "$TRACER" -o "$TRACE" ls /"#, "/dev/null"])
+        .env(
+            "TRACER",
+            if tracer == "strace" {
+                "strace"
+            } else {
+                binary(tracer)
+            },
+        )
+        .env("TRACE", &file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("cannot run script (from util-linux)");
+    assert!(output.status.success(), "{output:?}");
+    let trace = read(&file);
+    std::fs::remove_file(&file).unwrap();
+    trace
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step5_shows_a_terminal_as_strace_does() {
+    let ioctls = |trace: &str| -> Vec<String> {
+        masked_calls(trace)
+            .into_iter()
+            .filter(|line| line.starts_with("ioctl("))
+            .collect()
+    };
+    let ours = ioctls(&trace_on_a_terminal("step5"));
+    assert!(
+        ours.iter().any(|line| line.contains("TCGETS, {c_iflag=")),
+        "{ours:?}"
+    );
+    assert_eq!(ours, ioctls(&trace_on_a_terminal("strace")));
+}
