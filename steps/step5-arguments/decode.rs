@@ -80,6 +80,15 @@ impl Decoder {
         (call, self.result(&pending.syscall, rax))
     }
 
+    /// A call that never returned (`exit_group`, or a program killed inside
+    /// a syscall): what is left for the exit is shown as addresses.
+    pub fn unfinished(&self, pending: &Pending) -> String {
+        self.call_text(pending, None)
+    }
+}
+// ANCHOR_END: api
+
+impl Decoder {
     // ANCHOR: execve_from_new_stack
     /// The `execve` that started the program, seen only at its exit: the
     /// memory its arguments were in is gone, but the kernel copied them to
@@ -95,18 +104,7 @@ impl Decoder {
         let auxv = envp + 8 * (env_count as u64 + 1);
         let path = self.auxiliary_value(auxv, AT_EXECFN);
         let path = path.map_or_else(|| "?".to_string(), |path| self.path(path));
-        let call = Syscall {
-            number: Sysno::execve as u64,
-            args: [0, argv, envp, 0, 0, 0],
-            stack_pointer,
-        };
-        let argv = self
-            .format(Arg::Argv, argv, &call, None)
-            .unwrap_or_default();
-        let envp = self
-            .format(Arg::Envp, envp, &call, None)
-            .unwrap_or_default();
-        format!("execve({path}, {argv}, {envp})")
+        format!("execve({path}, {}, {})", self.argv(argv), self.envp(envp))
     }
 
     /// The value of entry `key` of the auxiliary vector at `auxv`: pairs of
@@ -118,14 +116,7 @@ impl Decoder {
         })
     }
     // ANCHOR_END: execve_from_new_stack
-
-    /// A call that never returned (`exit_group`, or a program killed inside
-    /// a syscall): what is left for the exit is shown as addresses.
-    pub fn unfinished(&self, pending: &Pending) -> String {
-        self.call_text(pending, None)
-    }
 }
-// ANCHOR_END: api
 
 impl Decoder {
     fn call_text(&self, pending: &Pending, rax: Option<u64>) -> String {
