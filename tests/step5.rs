@@ -136,6 +136,8 @@ fn step5_refuses_bad_options_before_starting_anything() {
         1,
         "cannot create /no/such/directory/trace.txt",
     );
+    // Not ASCII: one clear line, not a panic.
+    assert_refused(&["-é"], 2, "unknown option '-é'");
     let output = run_binary("step5", &["-o"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
