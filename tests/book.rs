@@ -90,6 +90,21 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "step5-echo.txt",
+        "./target/debug/step5 echo hello",
+        Check::Same,
+    ),
+    (
+        "step5-read-write.txt",
+        "./target/debug/step5 -e trace=read,write -s 16 cat tests/programs/no-interpreter.sh",
+        Check::Same,
+    ),
+    (
+        "step5-not-a-syscall.txt",
+        "./target/debug/step5 -e trace=opne,read ls",
+        Check::Same,
+    ),
+    (
         "cargo-run-step4-c-echo.txt",
         "cargo run -q --bin step4 -- -c echo hello",
         Check::PlainRunPlusLoaderSearch("step4-c-echo.txt"),
@@ -108,6 +123,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step4.diff",
         "steps/step3-every-stop/main.rs",
         "steps/step4-enter-exit/main.rs",
+    ),
+    (
+        "step5.diff",
+        "steps/step4-enter-exit/main.rs",
+        "steps/step5-arguments/main.rs",
     ),
     // The exercises' reference solutions, against the step each one changes.
     (

@@ -10,14 +10,22 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn step5_shows_strings_flags_and_structures() {
-    let trace = stderr(&run_binary("step5", &["cat", "/etc/hostname"]));
-    let hostname = std::fs::read_to_string("/etc/hostname").unwrap();
-    let expected = format!("openat(AT_FDCWD, \"/etc/hostname\", O_RDONLY) = 3",);
-    assert!(trace.lines().any(|l| l == expected), "{trace}");
-    // read's buffer at the exit: only the bytes it returned.
-    let read = format!("read(3, {:?}, 131072)", hostname);
-    assert!(trace.contains(&read), "{trace}");
-    assert!(trace.contains("newfstatat(3, \"\", {st_mode=S_IFREG|0644, st_size="));
+    let file = temp_path("fruit.txt");
+    std::fs::write(&file, "pear\tapple\n").unwrap();
+    // Whatever the umask, so that the mode below is known.
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let path = file.to_str().unwrap();
+    let trace = stderr(&run_binary("step5", &["cat", path]));
+    // The path, read at the entry; the flags by name.
+    let open = format!("openat(AT_FDCWD, \"{path}\", O_RDONLY) = 3");
+    assert!(trace.lines().any(|line| line == open), "{trace}");
+    // The structure the kernel filled, abbreviated.
+    let stat = "newfstatat(3, \"\", {st_mode=S_IFREG|0644, st_size=11, ...}, AT_EMPTY_PATH) = 0";
+    assert!(trace.lines().any(|line| line == stat), "{trace}");
+    // read's buffer at the exit: only the bytes it returned, escaped.
+    let read = format!("{:<39} = 11", "read(3, \"pear\\tapple\\n\", 131072)");
+    assert!(trace.lines().any(|line| line == read), "{trace}");
+    std::fs::remove_file(&file).unwrap();
 }
 
 #[test]
@@ -128,10 +136,33 @@ fn step5_refuses_bad_options_before_starting_anything() {
         1,
         "cannot create /no/such/directory/trace.txt",
     );
+    // Not ASCII: one clear line, not a panic.
+    assert_refused(&["-é"], 2, "unknown option '-é'");
     let output = run_binary("step5", &["-o"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("option -o needs a value"),
         "{output:?}"
     );
+}
+
+#[test]
+fn step5_shows_an_interrupted_call_as_strace_does() {
+    // The kernel's own "restart" error, not "-1 ... (Unknown error 512)";
+    // then the handler's return, which hands the program EINTR.
+    let trace = stderr(&run_binary("step5", &[binary("tracee"), "interrupted"]));
+    let read = trace
+        .lines()
+        .find(|line| line.starts_with("read(3, 0x"))
+        .unwrap_or_else(|| panic!("no read of the pipe: {trace}"));
+    assert!(
+        read.contains(", 1)")
+            && read.ends_with(" = ? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
+        "{read}"
+    );
+    let sigreturn = format!(
+        "{:<39} = -1 EINTR (Interrupted system call)",
+        "rt_sigreturn({mask=[]})"
+    );
+    assert!(trace.lines().any(|line| line == sigreturn), "{trace}");
 }

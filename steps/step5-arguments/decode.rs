@@ -80,6 +80,15 @@ impl Decoder {
         (call, self.result(&pending.syscall, rax))
     }
 
+    /// A call that never returned (`exit_group`, or a program killed inside
+    /// a syscall): what is left for the exit is shown as addresses.
+    pub fn unfinished(&self, pending: &Pending) -> String {
+        self.call_text(pending, None)
+    }
+}
+// ANCHOR_END: api
+
+impl Decoder {
     // ANCHOR: execve_from_new_stack
     /// The `execve` that started the program, seen only at its exit: the
     /// memory its arguments were in is gone, but the kernel copied them to
@@ -95,18 +104,7 @@ impl Decoder {
         let auxv = envp + 8 * (env_count as u64 + 1);
         let path = self.auxiliary_value(auxv, AT_EXECFN);
         let path = path.map_or_else(|| "?".to_string(), |path| self.path(path));
-        let call = Syscall {
-            number: Sysno::execve as u64,
-            args: [0, argv, envp, 0, 0, 0],
-            stack_pointer,
-        };
-        let argv = self
-            .format(Arg::Argv, argv, &call, None)
-            .unwrap_or_default();
-        let envp = self
-            .format(Arg::Envp, envp, &call, None)
-            .unwrap_or_default();
-        format!("execve({path}, {argv}, {envp})")
+        format!("execve({path}, {}, {})", self.argv(argv), self.envp(envp))
     }
 
     /// The value of entry `key` of the auxiliary vector at `auxv`: pairs of
@@ -118,14 +116,7 @@ impl Decoder {
         })
     }
     // ANCHOR_END: execve_from_new_stack
-
-    /// A call that never returned (`exit_group`, or a program killed inside
-    /// a syscall): what is left for the exit is shown as addresses.
-    pub fn unfinished(&self, pending: &Pending) -> String {
-        self.call_text(pending, None)
-    }
 }
-// ANCHOR_END: api
 
 impl Decoder {
     fn call_text(&self, pending: &Pending, rax: Option<u64>) -> String {
@@ -336,6 +327,7 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::connect => &[Int, Sockaddr { len: 2 }, Int],
         Sysno::sched_getaffinity => &[Int, ULong, CpuSetOut],
         Sysno::kill => &[Int, Signal],
+        Sysno::alarm => &[ULong],
         Sysno::poll => &[PollFds, Int, Int],
         Sysno::sigaltstack => &[StackIn, StackOut],
         Sysno::exit | Sysno::exit_group => &[Int],
@@ -443,6 +435,9 @@ impl Decoder {
             Arg::PipeOut => self.pipe_fds(value),
             Arg::PollFds => self.poll_fds(value, call.args[1] as usize, false),
             Arg::StackIn | Arg::StackOut => self.signal_stack(value),
+            // With WNOHANG and no child ready, wait4 returns 0 and writes
+            // no status.
+            Arg::WaitStatusOut if returned == 0 => address(value),
             Arg::WaitStatusOut => self.wait_status(value),
             Arg::DirentsOut => self.dirents(value, returned),
             Arg::CpuSetOut => self.cpu_set(value, returned),
@@ -1043,11 +1038,37 @@ fn rlimit_value(value: u64) -> String {
     }
 }
 
-/// A terminal's settings, as strace abbreviates them: the four flag words.
+/// A terminal's settings, as strace abbreviates them: the four flag words,
+/// each field of several bits (a delay, a speed, a size) by its value's name.
 fn terminal_settings(termios: &libc::termios) -> String {
+    let [input, output, control, local] = [
+        termios.c_iflag,
+        termios.c_oflag,
+        termios.c_cflag,
+        termios.c_lflag,
+    ]
+    .map(u64::from);
+    let mut output_parts: Vec<String> = OUTPUT_DELAYS
+        .iter()
+        .map(|(mask, names)| named(names, output & mask))
+        .collect();
+    output_parts.push(flags(OUTPUT_FLAGS, output & !OUTPUT_DELAY_BITS));
+    let mut control_parts = vec![named(BAUD_RATES, control & SPEED)];
+    if control & INPUT_SPEED != 0 {
+        let input_speed = named(BAUD_RATES, (control & INPUT_SPEED) >> 16);
+        control_parts.push(format!("{input_speed}<<IBSHIFT"));
+    }
+    control_parts.push(named(CHARACTER_SIZES, control & CHARACTER_SIZE));
+    let rest = control & !(SPEED | INPUT_SPEED | CHARACTER_SIZE);
+    if rest != 0 {
+        control_parts.push(flags(CONTROL_FLAGS, rest));
+    }
     format!(
-        "{{c_iflag={:#x}, c_oflag={:#x}, c_cflag={:#x}, c_lflag={:#x}, ...}}",
-        termios.c_iflag, termios.c_oflag, termios.c_cflag, termios.c_lflag
+        "{{c_iflag={}, c_oflag={}, c_cflag={}, c_lflag={}, ...}}",
+        flags(INPUT_FLAGS, input),
+        output_parts.join("|"),
+        control_parts.join("|"),
+        flags(LOCAL_FLAGS, local)
     )
 }
 
@@ -1382,6 +1403,137 @@ const GRND_FLAGS: &[(u64, &str)] = &[
 
 const TCGETS: u64 = 0x5401;
 const TIOCGWINSZ: u64 = 0x5413;
+
+// A terminal's flags (termios(3)), in octal as in the kernel's headers.
+const INPUT_FLAGS: &[(u64, &str)] = &[
+    (0o1, "IGNBRK"),
+    (0o2, "BRKINT"),
+    (0o4, "IGNPAR"),
+    (0o10, "PARMRK"),
+    (0o20, "INPCK"),
+    (0o40, "ISTRIP"),
+    (0o100, "INLCR"),
+    (0o200, "IGNCR"),
+    (0o400, "ICRNL"),
+    (0o1000, "IUCLC"),
+    (0o2000, "IXON"),
+    (0o4000, "IXANY"),
+    (0o10000, "IXOFF"),
+    (0o20000, "IMAXBEL"),
+    (0o40000, "IUTF8"),
+];
+
+/// The output delays: for each, its bits and the names of its values.
+const OUTPUT_DELAYS: [(u64, &[(u64, &str)]); 6] = [
+    (0o400, &[(0, "NL0"), (0o400, "NL1")]),
+    (
+        0o3000,
+        &[
+            (0, "CR0"),
+            (0o1000, "CR1"),
+            (0o2000, "CR2"),
+            (0o3000, "CR3"),
+        ],
+    ),
+    (
+        0o14000,
+        &[
+            (0, "TAB0"),
+            (0o4000, "TAB1"),
+            (0o10000, "TAB2"),
+            (0o14000, "XTABS"),
+        ],
+    ),
+    (0o20000, &[(0, "BS0"), (0o20000, "BS1")]),
+    (0o40000, &[(0, "VT0"), (0o40000, "VT1")]),
+    (0o100000, &[(0, "FF0"), (0o100000, "FF1")]),
+];
+
+const OUTPUT_DELAY_BITS: u64 = 0o177400;
+
+const OUTPUT_FLAGS: &[(u64, &str)] = &[
+    (0o1, "OPOST"),
+    (0o2, "OLCUC"),
+    (0o4, "ONLCR"),
+    (0o10, "OCRNL"),
+    (0o20, "ONOCR"),
+    (0o40, "ONLRET"),
+    (0o100, "OFILL"),
+    (0o200, "OFDEL"),
+];
+
+/// The bits of `c_cflag` that hold the speed, the input speed (when it
+/// differs), and the character size.
+const SPEED: u64 = 0o10017;
+const INPUT_SPEED: u64 = 0o2003600000;
+const CHARACTER_SIZE: u64 = 0o60;
+
+const BAUD_RATES: &[(u64, &str)] = &[
+    (0, "B0"),
+    (0o1, "B50"),
+    (0o2, "B75"),
+    (0o3, "B110"),
+    (0o4, "B134"),
+    (0o5, "B150"),
+    (0o6, "B200"),
+    (0o7, "B300"),
+    (0o10, "B600"),
+    (0o11, "B1200"),
+    (0o12, "B1800"),
+    (0o13, "B2400"),
+    (0o14, "B4800"),
+    (0o15, "B9600"),
+    (0o16, "B19200"),
+    (0o17, "B38400"),
+    (0o10000, "BOTHER"),
+    (0o10001, "B57600"),
+    (0o10002, "B115200"),
+    (0o10003, "B230400"),
+    (0o10004, "B460800"),
+    (0o10005, "B500000"),
+    (0o10006, "B576000"),
+    (0o10007, "B921600"),
+    (0o10010, "B1000000"),
+    (0o10011, "B1152000"),
+    (0o10012, "B1500000"),
+    (0o10013, "B2000000"),
+    (0o10014, "B2500000"),
+    (0o10015, "B3000000"),
+    (0o10016, "B3500000"),
+    (0o10017, "B4000000"),
+];
+
+const CHARACTER_SIZES: &[(u64, &str)] = &[(0, "CS5"), (0o20, "CS6"), (0o40, "CS7"), (0o60, "CS8")];
+
+const CONTROL_FLAGS: &[(u64, &str)] = &[
+    (0o100, "CSTOPB"),
+    (0o200, "CREAD"),
+    (0o400, "PARENB"),
+    (0o1000, "PARODD"),
+    (0o2000, "HUPCL"),
+    (0o4000, "CLOCAL"),
+    (0o10000000000, "CMSPAR"),
+    (0o20000000000, "CRTSCTS"),
+];
+
+const LOCAL_FLAGS: &[(u64, &str)] = &[
+    (0o1, "ISIG"),
+    (0o2, "ICANON"),
+    (0o4, "XCASE"),
+    (0o10, "ECHO"),
+    (0o20, "ECHOE"),
+    (0o40, "ECHOK"),
+    (0o100, "ECHONL"),
+    (0o200, "NOFLSH"),
+    (0o100000, "IEXTEN"),
+    (0o1000, "ECHOCTL"),
+    (0o2000, "ECHOPRT"),
+    (0o4000, "ECHOKE"),
+    (0o10000, "FLUSHO"),
+    (0o40000, "PENDIN"),
+    (0o400, "TOSTOP"),
+    (0o200000, "EXTPROC"),
+];
 
 const IOCTLS: &[(u64, &str)] = &[
     (TCGETS, "TCGETS"),

@@ -220,9 +220,28 @@ pub fn mask_line(line: &str) -> String {
     words
         .into_iter()
         .map(mask_hex)
+        .map(mask_hex_runs)
         .map(mask_large_number)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Replaces every run of eight hex digits or more by `HEX`: addresses in
+/// text, such as the lines of /proc/self/maps that a program reads.
+fn mask_hex_runs(word: String) -> String {
+    let mut masked = String::new();
+    let mut run = String::new();
+    for c in word.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+            run.push(c);
+            continue;
+        }
+        masked.push_str(if run.len() >= 8 { "HEX" } else { &run });
+        run.clear();
+        masked.push(c);
+    }
+    masked.pop(); // the space chained on above
+    masked
 }
 
 /// Replaces every run of five digits or more by `N`.
@@ -246,16 +265,6 @@ fn mask_hex(word: &str) -> String {
     // Random bytes, as strace shows getrandom's: "\x25\x50…"
     if word.contains("\\x") {
         return "BYTES".to_string();
-    }
-    // A line of /proc/PID/maps: "55d0c0de0000-55d0c0de1000 r--p …"
-    let maybe_range = word.trim_start_matches('"');
-    if let Some((start, end)) = maybe_range.split_once('-')
-        && !start.is_empty()
-        && start.chars().all(|c| c.is_ascii_hexdigit())
-        && end.len() >= start.len()
-        && end[..start.len()].chars().all(|c| c.is_ascii_hexdigit())
-    {
-        return "\"ADDRESS-RANGE".to_string();
     }
     match word.find("0x") {
         Some(start) => {

@@ -5,6 +5,8 @@
 //!   tracee mixed            a fixed mix of syscalls that succeed and that fail
 //!   tracee bytes           writes every byte value, and text with quotes,
 //!                           tabs and backslashes, to stdout (for escaping)
+//!   tracee interrupted      blocks in a read that a signal interrupts (its
+//!                           handler has no SA_RESTART, so the read fails)
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
 //!   tracee int80-write      writes "int 0x80\n" with the 32-bit syscall
@@ -28,6 +30,7 @@ fn main() {
         ["getppid", times] => call_getppid(parse_count(times)),
         ["mixed"] => mixed_calls(),
         ["bytes"] => write_bytes(),
+        ["interrupted"] => interrupted_read(),
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         ["int80-write"] => int80_write(),
         ["x32-write"] => x32_write(),
@@ -37,8 +40,8 @@ fn main() {
         ["stop-self"] => stop_self(),
         _ => {
             eprintln!(
-                "tracee: usage: tracee getppid N | mixed | bytes | deny-ptrace CMD... | int80-write \
-                 | x32-write | signals | trap | sigint-handler | stop-self"
+                "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
+                 | int80-write | x32-write | signals | trap | sigint-handler | stop-self"
             );
             process::exit(2);
         }
@@ -93,6 +96,25 @@ fn write_bytes() {
     }
     // A digit after a byte shown in octal: "\0017", not "\17".
     write_all(b"tab\there \"quoted\" back\\slash \x017 \x008\x009\n");
+}
+
+/// Reads from a pipe that nobody writes to until SIGALRM, a second later,
+/// interrupts the read. The handler is installed without SA_RESTART, so the
+/// kernel does not restart the read: it fails with EINTR.
+fn interrupted_read() {
+    extern "C" fn on_alarm(_: libc::c_int) {}
+    let mut fds = [0; 2];
+    let mut byte = 0u8;
+    // SAFETY: `action` is fully initialised before use; `fds` and `byte` are
+    // valid for what pipe and read write into them.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_alarm as *const () as libc::sighandler_t;
+        libc::sigaction(libc::SIGALRM, &action, ptr::null_mut());
+        libc::pipe(fds.as_mut_ptr());
+        libc::alarm(1);
+        libc::read(fds[0], (&raw mut byte).cast(), 1);
+    }
 }
 
 fn write_all(bytes: &[u8]) {
