@@ -109,6 +109,92 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         "cargo run -q --bin step4 -- -c echo hello",
         Check::PlainRunPlusLoaderSearch("step4-c-echo.txt"),
     ),
+    // Chapter 6: each pitfall of steps 4 and 5, before and after.
+    (
+        "step6-echo.txt",
+        "./target/debug/step6 echo hello",
+        Check::Same,
+    ),
+    (
+        "step5-trap.txt",
+        "./target/debug/step5 -e trace=tgkill,write,rt_sigreturn,getppid ./target/debug/tracee trap",
+        Check::Same,
+    ),
+    (
+        "step6-trap.txt",
+        "./target/debug/step6 -e trace=tgkill,write,rt_sigreturn,getppid ./target/debug/tracee trap",
+        Check::Same,
+    ),
+    (
+        "step5-env-echo.txt",
+        "./target/debug/step5 -e trace=execve,write /usr/bin/env echo hello",
+        Check::Same,
+    ),
+    (
+        "step6-env-echo.txt",
+        "./target/debug/step6 -e trace=execve,write /usr/bin/env echo hello",
+        Check::Same,
+    ),
+    (
+        "step5-signals.txt",
+        "./target/debug/step5 -e trace=clock_nanosleep,rt_sigreturn ./target/debug/tracee signals",
+        Check::Same,
+    ),
+    (
+        "step6-signals.txt",
+        "./target/debug/step6 -e trace=clock_nanosleep,rt_sigreturn ./target/debug/tracee signals",
+        Check::Same,
+    ),
+    (
+        "step5-stopped.txt",
+        "./target/debug/step5 -e trace=write ./target/debug/tracee stopped-awhile",
+        Check::Same,
+    ),
+    (
+        "step6-stopped.txt",
+        "./target/debug/step6 -e trace=write ./target/debug/tracee stopped-awhile",
+        Check::Same,
+    ),
+    (
+        "step5-killed.txt",
+        "./target/debug/step5 -e trace=kill sh -c 'kill -TERM $$'",
+        Check::Same,
+    ),
+    (
+        "step6-killed.txt",
+        "./target/debug/step6 -e trace=kill sh -c 'kill -TERM $$'",
+        Check::Same,
+    ),
+    (
+        "step5-int80.txt",
+        "./target/debug/step5 -e trace=stat ./target/debug/tracee int80-write",
+        Check::Same,
+    ),
+    (
+        "step6-int80.txt",
+        "./target/debug/step6 -e trace=write ./target/debug/tracee int80-write",
+        Check::Same,
+    ),
+    (
+        "step6-c-int80.txt",
+        "./target/debug/step6 -c -e trace=write ./target/debug/tracee int80-write",
+        Check::Same,
+    ),
+    (
+        "strace-c-int80.txt",
+        "strace -c -e trace=write ./target/debug/tracee int80-write",
+        Check::Same,
+    ),
+    (
+        "step6-c-env-true.txt",
+        "./target/debug/step6 -c /usr/bin/env true",
+        Check::Same,
+    ),
+    (
+        "strace-c-env-true.txt",
+        "strace -c /usr/bin/env true",
+        Check::Same,
+    ),
 ];
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
@@ -128,6 +214,16 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step5.diff",
         "steps/step4-enter-exit/main.rs",
         "steps/step5-arguments/main.rs",
+    ),
+    (
+        "step6.diff",
+        "steps/step5-arguments/main.rs",
+        "steps/step6-trustworthy/main.rs",
+    ),
+    (
+        "step6-spawn.diff",
+        "steps/step2-traceme/spawn.rs",
+        "steps/step6-trustworthy/spawn.rs",
     ),
     // The exercises' reference solutions, against the step each one changes.
     (
@@ -219,8 +315,8 @@ fn updating() -> bool {
 fn transcript_of(command_line: &str) -> String {
     // The reader types `./target/debug/step2`; we run the binary cargo built
     // for this test, wherever CARGO_TARGET_DIR put it.
-    let words: Vec<&str> = command_line
-        .split(' ')
+    let words: Vec<&str> = shell_words(command_line)
+        .into_iter()
         .map(|word| match word.strip_prefix("./target/debug/") {
             Some(name) => binary(name),
             None => word,
@@ -246,6 +342,24 @@ fn transcript_of(command_line: &str) -> String {
         "$ {command_line}\n{}",
         String::from_utf8_lossy(&output.stdout)
     )
+}
+
+/// The words of a command line, split at spaces as a shell does, except in
+/// single quotes (`sh -c 'exec true'`); the quotes go.
+fn shell_words(command_line: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut rest = command_line;
+    while !rest.is_empty() {
+        let (word, after) = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted
+                .split_once("' ")
+                .unwrap_or((quoted.trim_end_matches('\''), "")),
+            None => rest.split_once(' ').unwrap_or((rest, "")),
+        };
+        words.push(word);
+        rest = after;
+    }
+    words
 }
 
 /// The PATH of the transcripts' commands: Debian's default, the same on every

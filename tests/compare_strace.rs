@@ -143,7 +143,6 @@ fn step5_counts_only_what_e_selects_as_strace_does() {
     }
 }
 
-<<<<<<< HEAD
 /// Step 6's whole trace, masked: syscall lines, signals, stops and the
 /// ending, each equal to strace's.
 fn assert_all_lines_match_strace(command: &[&str]) {
@@ -231,7 +230,8 @@ fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
     } else {
         eprintln!("SKIPPED: python3 -c pass (python3 is not installed)");
     }
-=======
+}
+
 /// The trace of `ls` run by `tracer` on a terminal (a pseudo-terminal that
 /// `script` opens), so that `ioctl(1, TCGETS, …)` succeeds.
 fn trace_on_a_terminal(tracer: &str) -> String {
@@ -274,5 +274,4 @@ fn step5_shows_a_terminal_as_strace_does() {
         "{ours:?}"
     );
     assert_eq!(ours, ioctls(&trace_on_a_terminal("strace")));
->>>>>>> f99b94683c72c0fd4a56b40415d0e29d624b14f3
 }

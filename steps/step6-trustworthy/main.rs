@@ -120,8 +120,16 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
     };
     let mut rest = args.as_slice();
     while let Some(word) = rest.first().and_then(|word| word.to_str()) {
+        if !word.starts_with('-') {
+            break; // the command starts here
+        }
         rest = &rest[1..];
-        let (flag, stuck) = word.split_at(word.len().min(2));
+        if word == "--" {
+            break;
+        }
+        // The option is the dash and one letter; what follows, its value.
+        let letter_end = word.char_indices().nth(2).map_or(word.len(), |(i, _)| i);
+        let (flag, stuck) = word.split_at(letter_end);
         let mut value = || -> Result<String, String> {
             if !stuck.is_empty() {
                 return Ok(stuck.to_string());
@@ -137,15 +145,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
             "-e" => options.selection = parse_selection(&value()?)?,
             "-o" => options.output = Some(PathBuf::from(value()?)),
             "-s" => options.string_limit = parse_string_limit(&value()?)?,
-            "--" if stuck.is_empty() => break,
-            _ if word.starts_with('-') => {
-                return Err(format!("unknown option '{word}'; {USAGE}"));
-            }
-            _ => {
-                // Not an option: the command starts here.
-                rest = &args[args.len() - rest.len() - 1..];
-                break;
-            }
+            _ => return Err(format!("unknown option '{word}'; {USAGE}")),
         }
     }
     if rest.is_empty() {
@@ -247,7 +247,7 @@ struct Entered {
     abi: Abi,
     number: u64,
     /// Its arguments as far as the entry could decode them; `None` when the
-    /// syscall is not printed.
+    /// syscall is not selected, or only counted.
     pending: Option<Pending>,
     at: Instant,
 }

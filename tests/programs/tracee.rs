@@ -19,6 +19,8 @@
 //!   tracee sigint-handler   says "ready", waits for SIGINT, whose handler
 //!                           writes "handled SIGINT" and exits with 3
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
+//!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
+//!                           after 0.3 s
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -38,10 +40,12 @@ fn main() {
         ["trap"] => trap(),
         ["sigint-handler"] => sigint_handler(),
         ["stop-self"] => stop_self(),
+        ["stopped-awhile"] => stopped_awhile(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
-                 | int80-write | x32-write | signals | trap | sigint-handler | stop-self"
+                 | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
+                 | stopped-awhile"
             );
             process::exit(2);
         }
@@ -343,4 +347,28 @@ fn stop_self() {
     // SAFETY: SIGSTOP stops us until someone sends SIGCONT.
     unsafe { libc::raise(libc::SIGSTOP) };
     say("resumed\n");
+}
+
+/// Stops itself until a grandchild sends SIGCONT. A grandchild, so that the
+/// one SIGCHLD (from the child, which exits at once) comes before the stop,
+/// always: a tracer's lines are then the same on every run.
+fn stopped_awhile() {
+    // SAFETY: getpid cannot fail; the children only sleep, kill and _exit,
+    // which are async-signal-safe.
+    unsafe {
+        let parent = libc::getpid();
+        match libc::fork() {
+            0 => {
+                if libc::fork() == 0 {
+                    libc::usleep(300_000);
+                    libc::kill(parent, libc::SIGCONT);
+                }
+                libc::_exit(0);
+            }
+            child => {
+                libc::waitpid(child, ptr::null_mut(), 0);
+            }
+        }
+    }
+    stop_self();
 }
