@@ -261,6 +261,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step4-enter-exit/main.rs",
         "book/solutions/ch4_sort_by_calls.rs",
     ),
+    (
+        "ch6_resume_stopped.diff",
+        "steps/step6-trustworthy/main.rs",
+        "book/solutions/ch6_resume_stopped.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",

@@ -22,6 +22,7 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
+    ("ch6_resume_stopped", "steps/step6-trustworthy/main.rs", 24),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -57,6 +58,11 @@ fn is_fresh(built: &Path, name: &str) -> bool {
         root().join(format!("book/solutions/{name}.rs")),
         root().join("steps/step2-traceme/spawn.rs"),
         root().join("steps/step2-traceme/output.rs"),
+        root().join("steps/step5-arguments/decode.rs"),
+        root().join("steps/step5-arguments/memory.rs"),
+        root().join("steps/step5-arguments/output.rs"),
+        root().join("steps/step6-trustworthy/spawn.rs"),
+        root().join("steps/step6-trustworthy/signals.rs"),
     ];
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
@@ -379,4 +385,25 @@ fn live_coding_stage_2_prints_each_syscall_once_with_its_result() {
     let (lines, tracer) = live_getppid_lines("live_2_enter_exit");
     let expected = format!("getppid = {tracer}");
     assert_eq!(lines, [expected.as_str(); 3]);
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 6
+
+#[test]
+fn ch6_resume_stopped_lets_a_stopped_program_run_on() {
+    // Step 6 keeps `tracee stop-self` stopped until a SIGCONT that never
+    // comes here (tests/step6.rs); the solution resumes it, as steps 2 to 5
+    // did, and the program runs to its end on its own.
+    let output = run_within(
+        HANG,
+        &solution("ch6_resume_stopped"),
+        &[binary("tracee"), "stop-self"],
+    );
+    assert_eq!(stdout(&output), "resumed\n");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("--- stopped by SIGSTOP ---\n"),
+        "{output:?}"
+    );
 }

@@ -403,12 +403,14 @@ impl Tracer<'_> {
     fn syscall_entered(&mut self, abi: Abi, syscall: Syscall) -> Entered {
         if abi != self.abi {
             self.abi = abi;
-            // As strace says it, on stderr whatever -o says.
-            line_to_stderr(format_args!(
-                "[ Process PID={} runs in {} mode. ]",
-                self.child,
-                abi.mode()
-            ));
+            // As strace says it: in a trace on stderr, not in a file.
+            if let Output::Stderr = self.output {
+                line_to_stderr(format_args!(
+                    "[ Process PID={} runs in {} mode. ]",
+                    self.child,
+                    abi.mode()
+                ));
+            }
         }
         let printed = !self.count && abi.selected(self.selection, syscall.number);
         let pending = printed.then(|| match abi {
