@@ -614,6 +614,11 @@ fn masking_hides_only_what_varies() {
     // A pid is a pid however many digits it has (CI's are small).
     let child = "step2: child 29242 is stopped\ngetpid() = 29242\nby process 29242, which\n";
     assert_eq!(mask(child), mask(&child.replace("29242", "922")));
+    let signals = "kill(29242, SIGTERM)                    = 0\n--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=29242, si_uid=0} ---\n[ Process PID=29242 runs in 32 bit mode. ]\n";
+    let short_pid = signals
+        .replace("kill(29242, SIGTERM)    ", "kill(922, SIGTERM)      ")
+        .replace("29242", "922");
+    assert_eq!(mask(signals), mask(&short_pid));
     let sizes = "newfstatat(3, \"\", {st_size=33699, ...}) = 0\n";
     assert_eq!(mask(sizes), mask(&sizes.replace("33699", "34011")));
     let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";

@@ -199,10 +199,17 @@ pub fn mask_line(line: &str) -> String {
     if line.starts_with("sched_getaffinity(") {
         words[0] = "sched_getaffinity(PID,";
     }
-    // A signal's sender: "si_pid=1234,"
+    // A signal's sender, "si_pid=1234,"; the target of kill, "kill(1234,";
+    // strace's notice of a change of ABI, "[ Process PID=1234 runs in …".
     for word in words.iter_mut() {
-        if word.starts_with("si_pid=") {
-            *word = "si_pid=PID,";
+        for (start, masked) in [
+            ("si_pid=", "si_pid=PID,"),
+            ("kill(", "kill(PID,"),
+            ("PID=", "PID=PID"),
+        ] {
+            if word.starts_with(start) {
+                *word = masked;
+            }
         }
     }
     // "child 1234 is stopped" (step 2), "traced, by process 1234,"
@@ -217,13 +224,21 @@ pub fn mask_line(line: &str) -> String {
     if line.starts_with("sysinfo(") {
         return line.replace(|c: char| c.is_ascii_digit(), "N");
     }
-    words
+    let masked = words
         .into_iter()
         .map(mask_hex)
         .map(mask_hex_runs)
         .map(mask_large_number)
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    // A pid inside a short call changes the padding before its ` = `: pad
+    // the masked call again, as the tracers pad, to column 40.
+    match masked.split_once(" = ") {
+        Some((call, result)) if call.starts_with("kill(PID,") => {
+            format!("{:<39} = {result}", call.trim_end())
+        }
+        _ => masked,
+    }
 }
 
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in
