@@ -141,20 +141,24 @@ fn a_death_by_signal_is_passed_on_as_a_death_by_the_same_signal() {
 
 #[test]
 fn the_tracer_leaves_no_core_file_of_its_own() {
-    // Where core files are allowed, the program's death by SIGSEGV may leave
-    // one (the kernel's core_pattern decides); the tracer's must not add one.
+    // Core files allowed, in the working directory (as the kernel's
+    // core_pattern may have it): the program dies of SIGSEGV in a directory
+    // of its own, where its core may go; the tracer's would go in the one it
+    // was started in, which must stay empty.
     let dir = std::env::temp_dir().join(format!("step6-core-{}", std::process::id()));
-    let cores = |tracer: &[&str]| {
-        std::fs::create_dir_all(&dir).unwrap();
-        let script = r#"ulimit -c unlimited 2>/dev/null; cd "$0" && "$@" sh -c 'kill -SEGV $$'"#;
-        let args = [&["-c", script, dir.to_str().unwrap()], tracer].concat();
-        let output = run_within(HANG, "sh", &args);
-        assert_eq!(output.status.code(), Some(128 + 11), "{output:?}");
-        let count = std::fs::read_dir(&dir).unwrap().count();
-        std::fs::remove_dir_all(&dir).unwrap();
-        count
-    };
-    assert_eq!(cores(&[binary("step6")]), cores(&[]));
+    std::fs::create_dir_all(dir.join("program")).unwrap();
+    let script =
+        r#"ulimit -c unlimited 2>/dev/null; cd "$0" && "$@" sh -c 'cd program && kill -SEGV $$'"#;
+    let args = ["-c", script, dir.to_str().unwrap(), binary("step6")];
+    let output = run_within(HANG, "sh", &args);
+    assert_eq!(output.status.code(), Some(128 + 11), "{output:?}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name != "program")
+        .collect();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(left.is_empty(), "the tracer left {left:?}");
 }
 
 /// Starts step 6 on `args` in its own process group (as a shell starts a
@@ -228,6 +232,69 @@ fn a_program_that_stops_itself_stays_stopped_until_sigcont() {
         "{trace}"
     );
     assert_eq!(output.status.code(), Some(0));
+}
+
+/// Runs `sleep 3` under `tracer` (with `args` before the command), stops
+/// the sleep from outside with SIGSTOP while it sleeps, and resumes it with
+/// SIGCONT; returns the tracer's stderr.
+fn stop_and_continue_a_sleep(tracer: &str, args: &[&str]) -> String {
+    let tracer = Command::new(tracer)
+        .args(args)
+        .args(["sleep", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let sleep = traced_child(tracer.id() as i32);
+    let asleep = Instant::now() + HANG;
+    while state(sleep) != Some('S') {
+        let now = state(sleep);
+        assert!(now.is_some(), "sleep ended before it could be stopped");
+        assert!(Instant::now() < asleep, "sleep never slept: state {now:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    kill(Pid::from_raw(sleep), Signal::SIGSTOP).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let stopped = state(sleep);
+    kill(Pid::from_raw(sleep), Signal::SIGCONT).unwrap();
+    let trace = stderr(&finish(tracer));
+    assert!(
+        matches!(stopped, Some('t' | 'T')),
+        "state {stopped:?}\n{trace}"
+    );
+    trace
+}
+
+/// What `stop_and_continue_a_sleep` shows of the stop: the result of the
+/// interrupted sleep (step 5's table does not decode its arguments), the
+/// signals, and how the kernel resumed it.
+fn around_the_stop(trace: &str) -> Vec<String> {
+    let lines = trace.lines().filter_map(|line| match parse_call(line) {
+        Some((name, result)) if name == "clock_nanosleep" => Some(format!("{name} = {result}")),
+        _ if line.starts_with("---") || line.starts_with("restart_syscall(") => {
+            Some(mask_line(line))
+        }
+        _ => None,
+    });
+    lines.collect()
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn a_sleep_stopped_and_continued_is_resumed_with_restart_syscall_as_strace_shows_it() {
+    let ours = stop_and_continue_a_sleep(binary("step6"), &[]);
+    let theirs = stop_and_continue_a_sleep("strace", &[]);
+    assert!(
+        ours.contains("restart_syscall(<... resuming interrupted clock_nanosleep ...>)"),
+        "{ours}"
+    );
+    assert_eq!(around_the_stop(&ours), around_the_stop(&theirs), "{ours}");
 }
 
 #[test]

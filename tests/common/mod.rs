@@ -221,8 +221,17 @@ pub fn mask_line(line: &str) -> String {
     }
     // sysinfo's fields (uptime, free memory, processes) are the machine's
     // state at that instant.
+    // Each number becomes one N, whatever its digits (99 processes, then 100).
     if line.starts_with("sysinfo(") {
-        return line.replace(|c: char| c.is_ascii_digit(), "N");
+        let mut masked = String::new();
+        for c in line.chars() {
+            if !c.is_ascii_digit() {
+                masked.push(c);
+            } else if !masked.ends_with('N') {
+                masked.push('N');
+            }
+        }
+        return masked;
     }
     let masked = words
         .into_iter()
