@@ -21,6 +21,8 @@
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
+//!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
+//!                           strace 6.1) and 1000, which is no syscall
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -41,11 +43,12 @@ fn main() {
         ["sigint-handler"] => sigint_handler(),
         ["stop-self"] => stop_self(),
         ["stopped-awhile"] => stopped_awhile(),
+        ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile"
+                 | stopped-awhile | new-syscalls"
             );
             process::exit(2);
         }
@@ -371,4 +374,14 @@ fn stopped_awhile() {
         }
     }
     stop_self();
+}
+
+fn new_syscalls() {
+    let missing = CString::new("/nonexistent/tracee-test").unwrap();
+    // SAFETY: fchmodat2 only reads the path, a live C string; 1000 is no
+    // syscall, and the kernel answers ENOSYS.
+    unsafe {
+        libc::syscall(452, libc::AT_FDCWD, missing.as_ptr(), 0o644, 0);
+        libc::syscall(1000);
+    }
 }
