@@ -330,8 +330,9 @@ impl Tracer<'_> {
     /// what each stop is; we only act on it.
     fn follow(&mut self, started: spawn::Started) -> Result<Ending, String> {
         let child = started.child;
-        // The child is at the entry of the execve that starts the program.
-        self.syscall_stop(child)?;
+        // The child is stopped before its execve. What it does until then
+        // (the end of `raise`, a `prctl`) is the tracer's, not the program's:
+        // like strace, we show nothing of it (see syscall_done).
         let mut resume = Resume::Syscall(None);
         loop {
             match resume {
@@ -351,7 +352,6 @@ impl Tracer<'_> {
                     self.program_started = true;
                     Resume::Syscall(None)
                 }
-                // The program is stopped (SIGSTOP, Ctrl-Z): keep it so.
                 // ANCHOR: solution
                 // The program is stopped (SIGSTOP, Ctrl-Z): resume it anyway,
                 // as steps 2 to 5 did without knowing.
