@@ -165,6 +165,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step4-enter-exit/main.rs",
         "book/solutions/ch4_sort_by_calls.rs",
     ),
+    (
+        "ch5_peekdata.diff",
+        "steps/step5-arguments/memory.rs",
+        "book/solutions/ch5_peekdata_memory.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",
