@@ -170,6 +170,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step5-arguments/memory.rs",
         "book/solutions/ch5_peekdata_memory.rs",
     ),
+    (
+        "ch5_uname.diff",
+        "steps/step5-arguments/decode.rs",
+        "book/solutions/ch5_uname_decode.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",

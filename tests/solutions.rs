@@ -25,6 +25,9 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch5_peekdata", "steps/step5-arguments/main.rs", 14),
     // Not a program: the module that ch5_peekdata takes instead of step 5's.
     ("ch5_peekdata_memory", "steps/step5-arguments/memory.rs", 40),
+    ("ch5_uname", "steps/step5-arguments/main.rs", 14),
+    // Not a program either: the decode.rs that ch5_uname takes.
+    ("ch5_uname_decode", "steps/step5-arguments/decode.rs", 36),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -62,7 +65,9 @@ fn is_fresh(built: &Path, name: &str) -> bool {
         root().join("steps/step2-traceme/output.rs"),
         root().join("steps/step5-arguments/decode.rs"),
         root().join("steps/step5-arguments/output.rs"),
+        root().join("steps/step5-arguments/memory.rs"),
         root().join("book/solutions/ch5_peekdata_memory.rs"),
+        root().join("book/solutions/ch5_uname_decode.rs"),
     ];
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
@@ -425,4 +430,22 @@ fn ch5_peekdata_reads_a_word_per_syscall_and_shows_the_same_trace() {
         calls(&trace).into_iter().map(|(name, _)| name).collect()
     };
     assert_eq!(names(&peekdata), names(binary("step5")));
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch5_uname_shows_the_system_as_strace_does() {
+    let uname_lines = |trace: &str| -> Vec<String> {
+        let lines = trace.lines().filter(|line| line.starts_with("uname("));
+        lines.map(str::to_string).collect()
+    };
+    let ours = uname_lines(&stderr(&run(&solution("ch5_uname"), &["uname", "-a"])));
+    assert!(
+        ours.iter()
+            .any(|line| line.starts_with("uname({sysname=\"Linux\", nodename=\""))
+    );
+    assert_eq!(ours, uname_lines(&run_strace(&[], &["uname", "-a"])));
 }
