@@ -505,6 +505,13 @@ fn masking_hides_only_what_varies() {
     // A pid is a pid however many digits it has (CI's are small).
     let child = "step2: child 29242 is stopped\ngetpid() = 29242\nby process 29242, which\n";
     assert_eq!(mask(child), mask(&child.replace("29242", "922")));
+    // Addresses inside a string: a line of /proc/self/maps, cut by -s.
+    let maps = "read(3, \"[vdso]\\n7ffc1d2e3000-7f\"..., 1024) = 782\n";
+    assert_eq!(
+        mask(maps),
+        mask(&maps.replace("7ffc1d2e3000-7f", "7ffe00aa1000-7e"))
+    );
+    assert_ne!(mask(maps), mask(&maps.replace("vdso", "vsys")));
     let sizes = "newfstatat(3, \"\", {st_size=33699, ...}) = 0\n";
     assert_eq!(mask(sizes), mask(&sizes.replace("33699", "34011")));
     let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";

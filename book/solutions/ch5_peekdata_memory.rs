@@ -98,17 +98,11 @@ impl Memory {
 /// Rust dereferences, no enums: C structures of integers.
 pub unsafe trait Plain: Copy {}
 
-// SAFETY: C structures of integers, as the kernel writes them.
+// SAFETY: any bits are a valid integer, and any integers a valid array of
+// them. (decode.rs adds the C structures it reads.)
+unsafe impl Plain for i32 {}
 unsafe impl Plain for u32 {}
+unsafe impl Plain for i64 {}
 unsafe impl Plain for u64 {}
-unsafe impl Plain for [i32; 2] {}
-unsafe impl Plain for [u64; 2] {}
-unsafe impl Plain for [u64; 3] {}
-unsafe impl Plain for [u64; 4] {}
-unsafe impl Plain for libc::stat {}
-unsafe impl Plain for libc::statx {}
-unsafe impl Plain for libc::sysinfo {}
-unsafe impl Plain for libc::rlimit64 {}
-unsafe impl Plain for libc::winsize {}
-unsafe impl Plain for libc::termios {}
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 // ANCHOR_END: all
