@@ -15,6 +15,12 @@
 //! two halves: [`Decoder::entry`] at the entry stop, [`Decoder::exit`] at the
 //! exit stop, with a [`Pending`] call carried between them.
 //!
+//! What a tracer uses: a [`Decoder`] (the tracee's [`Memory`] and `-s`), a
+//! [`Syscall`] built from the registers at each entry stop, then `entry`,
+//! `exit`, or `unfinished` for a call that never returned;
+//! `execve_from_new_stack` for an `execve` seen only at its exit; and the
+//! names: [`syscall_name`], [`signal_name`], [`error_number`].
+//!
 //! Step 5 introduces this file; step 6 includes it unchanged (with
 //! memory.rs, which it needs as `crate::memory`).
 
@@ -1183,8 +1189,9 @@ fn fcntl_arg(command: u64, value: u64) -> Option<String> {
 }
 
 // ANCHOR: signals
-/// A signal's name (`SIGINT`), or its number when it has none.
-fn signal_name(signal: i32) -> String {
+/// A signal's name as strace writes it (`SIGINT`, `SIGRT_1`), or its number
+/// when it has none.
+pub fn signal_name(signal: i32) -> String {
     match signal {
         1..=31 => format!("SIG{}", SIGNALS[signal as usize - 1]),
         32 => "SIGRTMIN".to_string(),
