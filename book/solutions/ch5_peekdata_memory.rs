@@ -46,8 +46,10 @@ impl Memory {
     pub fn read_c_string(&self, address: u64, limit: usize) -> Option<(Vec<u8>, bool)> {
         let mut string = Vec::new();
         let mut at = address;
-        // Read up to the end of each page, and stop at the first NUL: the
-        // string may end right before memory that is not mapped.
+        // Its length is unknown until its NUL: a read of `limit` bytes could
+        // run past the string into memory that is not mapped, and the man
+        // page promises no partial copy within one range. So read a page at
+        // a time, up to the end of each, and stop at the first NUL.
         while string.len() < limit {
             let in_page = (PAGE_SIZE - at % PAGE_SIZE) as usize;
             let Some(chunk) = self.read(at, in_page.min(limit - string.len())) else {
@@ -75,8 +77,8 @@ impl Memory {
 
     // ANCHOR: peek
     /// The same as `read`, the old way: `PTRACE_PEEKDATA` returns one word
-    /// (8 bytes) per syscall, so `len` bytes cost `len / 8` syscalls, where
-    /// `read` makes one per page.
+    /// (8 bytes) per syscall, so `len` bytes cost `len / 8` syscalls (rounded
+    /// up), where `read` makes one.
     pub fn peek(&self, address: u64, len: usize) -> Option<Vec<u8>> {
         let mut bytes = Vec::with_capacity(len + 8);
         while bytes.len() < len {
