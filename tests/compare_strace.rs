@@ -1,5 +1,7 @@
 //! The judge: `step4 -c` and real `strace -c` on the same commands must agree
-//! on every syscall's calls and errors (time differs, and the book says why).
+//! on every syscall's calls and errors (time differs, and the book says why);
+//! step 5's lines must be strace's, byte for byte, once what differs between
+//! two runs of strace itself is masked.
 
 mod common;
 use common::*;

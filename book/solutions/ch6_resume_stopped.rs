@@ -360,7 +360,7 @@ impl Tracer<'_> {
                 {
                     self.show(format_args!(
                         "--- stopped by {} ---",
-                        signals::name(signal as i32)
+                        decode::signal_name(signal as i32)
                     ));
                     Resume::Syscall(None)
                 }
@@ -513,7 +513,7 @@ impl Tracer<'_> {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), Ending::Exited(code)),
             WaitStatus::Signaled(_, signal, core_dumped) => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                let name = signals::name(signal as i32);
+                let name = decode::signal_name(signal as i32);
                 (format!("killed by {name}{core}"), Ending::Killed(signal))
             }
             other => return Err(format!("unexpected report from the child: {other:?}")),
