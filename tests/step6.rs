@@ -269,8 +269,8 @@ fn stop_and_continue_a_sleep(tracer: &str, args: &[&str]) -> String {
 }
 
 /// What `stop_and_continue_a_sleep` shows of the stop: the result of the
-/// interrupted sleep (step 5's table does not decode its arguments), the
-/// signals, and how the kernel resumed it.
+/// interrupted sleep (its last argument, the time left, differs from run to
+/// run), the signals, and how the kernel resumed it.
 fn around_the_stop(trace: &str) -> Vec<String> {
     let lines = trace.lines().filter_map(|line| match parse_call(line) {
         Some((name, result)) if name == "clock_nanosleep" => Some(format!("{name} = {result}")),
