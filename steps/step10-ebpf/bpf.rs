@@ -13,9 +13,10 @@
 //! nothing else holds it; so does a process that dies, which closes them all.
 
 use std::ffi::CStr;
-use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
 
 use crate::program::Instruction;
 
@@ -25,14 +26,14 @@ const BPF_MAP_LOOKUP_ELEM: libc::c_int = 1;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 
-pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
+pub const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
 const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
 
 /// Makes one `bpf(2)` call with `attr` as its argument. The kernel returns a
 /// new file descriptor for the commands that create something, 0 for the
 /// others, or -1 with `errno` set.
-fn bpf<Attr>(command: libc::c_int, attr: &mut Attr) -> io::Result<libc::c_long> {
+fn bpf<Attr>(command: libc::c_int, attr: &mut Attr) -> Result<libc::c_long, Errno> {
     // SAFETY: `attr` is a live #[repr(C)] struct laid out as linux/bpf.h says
     // for `command`, and its size is given, so the kernel reads no further.
     let result = unsafe {
@@ -44,7 +45,7 @@ fn bpf<Attr>(command: libc::c_int, attr: &mut Attr) -> io::Result<libc::c_long> 
         )
     };
     if result < 0 {
-        return Err(io::Error::last_os_error());
+        return Err(Errno::last());
     }
     Ok(result)
 }
@@ -74,7 +75,7 @@ pub struct Map {
 
 impl Map {
     /// Creates a map of `max_entries` values of type `V`, keyed by `K`.
-    pub fn create<K, V>(map_type: u32, max_entries: u32) -> io::Result<Map> {
+    pub fn create<K, V>(map_type: u32, max_entries: u32) -> Result<Map, Errno> {
         let mut attr = MapCreate {
             map_type,
             key_size: size_of::<K>() as u32,
@@ -134,9 +135,9 @@ struct ProgLoad {
 /// Why a program could not be loaded.
 pub enum LoadError {
     /// The verifier refused it; its log says why, instruction by instruction.
-    Refused { errno: io::Error, log: String },
+    Refused { errno: Errno, log: String },
     /// Anything else: no permission, no BPF in this kernel, …
-    Other(io::Error),
+    Other(Errno),
 }
 
 /// Hands `instructions` to the kernel as a program for a raw tracepoint. The
@@ -185,7 +186,7 @@ struct RawTracepointOpen {
 /// Attaches `program` to the tracepoint `name` (`sys_enter`, `sys_exit`):
 /// from now on, the kernel runs it there, on every CPU, for every process.
 /// It stays attached as long as the returned descriptor is open.
-pub fn attach(program: &OwnedFd, name: &CStr) -> io::Result<OwnedFd> {
+pub fn attach(program: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
     let mut attr = RawTracepointOpen {
         name: name.as_ptr() as u64,
         prog_fd: program.as_raw_fd() as u32,

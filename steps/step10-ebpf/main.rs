@@ -36,6 +36,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::process;
 use std::time::Duration;
 
+use nix::errno::Errno;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use syscalls::Sysno;
@@ -156,7 +157,7 @@ impl Counters {
     fn attach(child: Pid) -> Result<Counters, String> {
         let armed = Map::create::<u32, u64>(bpf::BPF_MAP_TYPE_ARRAY, 1);
         let armed = armed.map_err(|e| explain_bpf_failure("create a map", e))?;
-        let entered = Map::create::<u64, Entered>(bpf::BPF_MAP_TYPE_HASH, MAX_THREADS)
+        let entered = Map::create::<u64, Entered>(bpf::BPF_MAP_TYPE_LRU_HASH, MAX_THREADS)
             .map_err(|e| explain_bpf_failure("create a map", e))?;
         let counts = Map::create::<u32, KernelCounts>(bpf::BPF_MAP_TYPE_ARRAY, TABLE_ROWS)
             .map_err(|e| explain_bpf_failure("create a map", e))?;
@@ -220,19 +221,19 @@ fn load(name: &str, instructions: &[program::Instruction]) -> Result<OwnedFd, St
 }
 
 /// One line for a `bpf(2)` call that failed: what to do about it.
-fn explain_bpf_failure(what: &str, error: std::io::Error) -> String {
-    match error.raw_os_error() {
-        Some(libc::EPERM) => format!(
-            "cannot {what}: not allowed ({error}); counting in the kernel needs root \
-             (sudo ./target/debug/step10 -c …) or the capabilities CAP_BPF and CAP_PERFMON \
-             (sudo setcap cap_bpf,cap_perfmon+ep ./target/debug/step10); in a container, \
-             docker run --cap-add=BPF --cap-add=PERFMON"
+fn explain_bpf_failure(what: &str, errno: Errno) -> String {
+    match errno {
+        Errno::EPERM => format!(
+            "cannot {what} ({errno}): counting in the kernel needs root (sudo), or the \
+             capabilities CAP_BPF and CAP_PERFMON (sudo setcap cap_bpf,cap_perfmon+ep \
+             ./target/debug/step10; in a container, docker run --cap-add=BPF \
+             --cap-add=PERFMON)"
         ),
-        Some(libc::ENOSYS) => format!(
-            "cannot {what}: this kernel has no BPF ({error}); step 10 needs Linux 5.8 or \
-             newer built with CONFIG_BPF_SYSCALL"
+        Errno::ENOSYS => format!(
+            "cannot {what} ({errno}): this kernel has no BPF; step 10 needs Linux 5.8 or \
+             newer, built with CONFIG_BPF_SYSCALL"
         ),
-        _ => format!("cannot {what}: {error}"),
+        errno => format!("cannot {what}: {errno}"),
     }
 }
 // ANCHOR_END: errors

@@ -39,12 +39,12 @@ pub const R4: u8 = 4;
 pub const R6: u8 = 6;
 pub const R7: u8 = 7;
 pub const R8: u8 = 8;
+pub const R9: u8 = 9;
 pub const R10: u8 = 10;
 
 // The helpers a program may call, by number (`enum bpf_func_id`).
 pub const MAP_LOOKUP_ELEM: i32 = 1;
 pub const MAP_UPDATE_ELEM: i32 = 2;
-pub const MAP_DELETE_ELEM: i32 = 3;
 pub const KTIME_GET_NS: i32 = 5;
 pub const GET_CURRENT_PID_TGID: i32 = 14;
 
@@ -177,7 +177,8 @@ pub struct Maps {
     pub counts: i32,
 }
 
-/// A value of the `entered` map, as the sys_enter program writes it.
+/// A value of the `entered` map, as the sys_enter program writes it. The
+/// sys_exit program sets `start_ns` to 0 when the thread leaves the syscall.
 #[repr(C)]
 #[derive(Default)]
 pub struct Entered {
@@ -206,41 +207,51 @@ pub fn sys_enter(tgid: u32, maps: &Maps) -> Vec<Instruction> {
         // r1 = the tracepoint's arguments: [0] the registers, [1] the number.
         mov(R6, R1),                            //  0: r6 = the arguments, kept
         call(GET_CURRENT_PID_TGID),             //  1: r0 = process id << 32 | thread id
-        mov(R7, R0),                            //  2: r7 = the same, kept: our key
+        store(R10, -8, R0),                     //  2: stack[-8] = that: the thread's key
         shift_right(R0, 32),                    //  3: r0 = the process id alone
-        jump_if_not_equal(R0, tgid as i32, 27), //  4: another process: to 32
-        load(R8, R6, 8),                        //  5: r8 = the syscall's number
+        jump_if_not_equal(R0, tgid as i32, 36), //  4: another process: to 41
+        load(R7, R6, 8),                        //  5: r7 = the syscall's number
         // exit and exit_group never return: strace does not count them.
-        jump_if_equal(R8, EXIT, 25),       //  6: to 32
-        jump_if_equal(R8, EXIT_GROUP, 24), //  7: to 32
-        // Is counting on? r1 = the map, r2 = &key: key 0, on the stack.
-        store_imm(R10, -8, 0),    //  8: stack[-8] = 0
-        mov(R2, R10),             //  9: r2 = the top of the stack
-        add_imm(R2, -8),          // 10: r2 = &stack[-8]
-        armed,                    // 11: r1 = the map `armed`
-        armed_2,                  // 12:      (its upper half)
-        call(MAP_LOOKUP_ELEM),    // 13: r0 = &armed[0], or 0 (null)
-        jump_if_equal(R0, 0, 17), // 14: null: to 32 (the verifier insists)
-        jump_if_not_equal(R8, EXECVE, 2), // 15: not execve: to 18
-        store_imm(R0, 0, 1),      // 16: execve: armed[0] = 1, from now on
-        jump(2),                  // 17: to 20
-        load(R1, R0, 0),          // 18: r1 = armed[0]
-        jump_if_equal(R1, 0, 12), // 19: not yet: to 32
-        // Note the syscall: an `Entered` on the stack, then into the map.
-        call(KTIME_GET_NS),    // 20: r0 = now, in nanoseconds
-        store(R10, -16, R8),   // 21: stack[-16] = the number
-        store(R10, -8, R0),    // 22: stack[-8] = now
-        store(R10, -24, R7),   // 23: stack[-24] = the thread: the key
-        mov(R2, R10),          // 24: r2 = &stack[-24], the key
-        add_imm(R2, -24),      // 25:
-        mov(R3, R10),          // 26: r3 = &stack[-16], the value
-        add_imm(R3, -16),      // 27:
-        entered,               // 28: r1 = the map `entered`
-        entered_2,             // 29:      (its upper half)
-        mov_imm(R4, 0),        // 30: r4 = 0: create, or replace
-        call(MAP_UPDATE_ELEM), // 31: entered[thread] = { number, now }
-        mov_imm(R0, 0),        // 32: r0 = 0
-        exit(),                // 33: return 0
+        jump_if_equal(R7, EXIT, 34),       //  6: to 41
+        jump_if_equal(R7, EXIT_GROUP, 33), //  7: to 41
+        // Is counting on yet? r1 = the map, r2 = &key, key 0 on the stack.
+        store_imm(R10, -16, 0),            //  8: stack[-16] = 0
+        mov(R2, R10),                      //  9: r2 = the top of the stack
+        add_imm(R2, -16),                  // 10: r2 = &stack[-16]
+        armed,                             // 11: r1 = the map `armed`
+        armed_2,                           // 12:      (its upper half)
+        call(MAP_LOOKUP_ELEM),             // 13: r0 = &armed[0], or 0 (null)
+        jump_if_equal(R0, 0, 26),          // 14: null: to 41 (the verifier insists)
+        jump_if_not_equal(R7, EXECVE, 2),  // 15: not execve: to 18
+        store_imm(R0, 0, 1),               // 16: execve: armed[0] = 1, from now on
+        jump(2),                           // 17: to 20
+        load(R1, R0, 0),                   // 18: r1 = armed[0]
+        jump_if_equal(R1, 0, 21),          // 19: not yet: to 41
+        // Find the thread's entry in `entered`.
+        mov(R2, R10),                      // 20: r2 = &stack[-8], the thread
+        add_imm(R2, -8),                   // 21:
+        entered,                           // 22: r1 = the map `entered`
+        entered_2,                         // 23:      (its upper half)
+        call(MAP_LOOKUP_ELEM),             // 24: r0 = &entered[thread], or 0
+        mov(R9, R0),                       // 25: r9 = the same, kept
+        call(KTIME_GET_NS),                // 26: r0 = now, in nanoseconds
+        jump_if_equal(R9, 0, 3),           // 27: the thread's first syscall: to 31
+        store(R9, 0, R7),                  // 28: entered[thread].number = r7
+        store(R9, 8, R0),                  // 29: entered[thread].start_ns = now
+        jump(10),                          // 30: to 41
+        // A new thread: make its entry, on the stack, then in the map.
+        store(R10, -32, R7),               // 31: stack[-32] = the number
+        store(R10, -24, R0),               // 32: stack[-24] = now
+        mov(R2, R10),                      // 33: r2 = &stack[-8], the key
+        add_imm(R2, -8),                   // 34:
+        mov(R3, R10),                      // 35: r3 = &stack[-32], the value
+        add_imm(R3, -32),                  // 36:
+        entered,                           // 37: r1 = the map `entered`
+        entered_2,                         // 38:      (its upper half)
+        mov_imm(R4, 0),                    // 39: r4 = 0: create, or replace
+        call(MAP_UPDATE_ELEM),             // 40: entered[thread] = { number, now }
+        mov_imm(R0, 0),                    // 41: r0 = 0
+        exit(),                            // 42: return 0
     ]
 }
 // ANCHOR_END: sys_enter
@@ -251,60 +262,47 @@ pub fn sys_enter(tgid: u32, maps: &Maps) -> Vec<Instruction> {
 /// and whether it failed, to the syscall's row in `counts`.
 pub fn sys_exit(tgid: u32, maps: &Maps) -> Vec<Instruction> {
     let [entered, entered_2] = load_map(R1, maps.entered);
-    let [entered_again, entered_again_2] = load_map(R1, maps.entered);
     let [counts, counts_2] = load_map(R1, maps.counts);
     vec![
         // r1 = the tracepoint's arguments: [0] the registers, [1] the result.
         mov(R6, R1),                            //  0: r6 = the arguments, kept
         call(GET_CURRENT_PID_TGID),             //  1: r0 = process id << 32 | thread id
-        store(R10, -8, R0),                     //  2: stack[-8] = the thread: the key
+        store(R10, -8, R0),                     //  2: stack[-8] = that: the thread's key
         shift_right(R0, 32),                    //  3: r0 = the process id alone
-        jump_if_not_equal(R0, tgid as i32, 31), //  4: another process: to 36
+        jump_if_not_equal(R0, tgid as i32, 28), //  4: another process: to 33
         // Which syscall is the thread leaving, and since when?
-        mov(R2, R10),             //  5: r2 = &stack[-8], the key
-        add_imm(R2, -8),          //  6:
-        entered,                  //  7: r1 = the map `entered`
-        entered_2,                //  8:      (its upper half)
-        call(MAP_LOOKUP_ELEM),    //  9: r0 = &entered[thread], or 0
-        jump_if_equal(R0, 0, 25), // 10: no entry noted: to 36
-        load(R7, R0, 0),          // 11: r7 = its number
-        load(R8, R0, 8),          // 12: r8 = when it entered
-        call(KTIME_GET_NS),       // 13: r0 = now
-        sub(R0, R8),              // 14: r0 = now - entered
-        mov(R8, R0),              // 15: r8 = the time it took
-        // The thread is out of the syscall: forget the entry.
-        mov(R2, R10),          // 16: r2 = &stack[-8], the key
-        add_imm(R2, -8),       // 17:
-        entered_again,         // 18: r1 = the map `entered`
-        entered_again_2,       // 19:      (its upper half)
-        call(MAP_DELETE_ELEM), // 20: delete entered[thread]
+        mov(R2, R10),                           //  5: r2 = &stack[-8], the thread
+        add_imm(R2, -8),                        //  6:
+        entered,                                //  7: r1 = the map `entered`
+        entered_2,                              //  8:      (its upper half)
+        call(MAP_LOOKUP_ELEM),                  //  9: r0 = &entered[thread], or 0
+        jump_if_equal(R0, 0, 22),               // 10: never seen: to 33
+        load(R8, R0, 8),                        // 11: r8 = its start_ns
+        jump_if_equal(R8, 0, 20),               // 12: no entry noted: to 33
+        load(R7, R0, 0),                        // 13: r7 = its number
+        store_imm(R0, 8, 0),                    // 14: start_ns = 0: out of it now
+        call(KTIME_GET_NS),                     // 15: r0 = now
+        sub(R0, R8),                            // 16: r0 = now - start_ns
+        mov(R8, R0),                            // 17: r8 = the time it took
         // Find the syscall's row: the number is the key, as a u32.
-        store32(R10, -12, R7),    // 21: stack[-12] = the number
-        mov(R2, R10),             // 22: r2 = &stack[-12]
-        add_imm(R2, -12),         // 23:
-        counts,                   // 24: r1 = the map `counts`
-        counts_2,                 // 25:      (its upper half)
-        call(MAP_LOOKUP_ELEM),    // 26: r0 = &counts[number], or 0
-        jump_if_equal(R0, 0, 8),  // 27: no such row: to 36
-        mov_imm(R1, 1),           // 28: r1 = 1
-        atomic_add(R0, 0, R1),    // 29: counts[number].calls += 1
-        atomic_add(R0, 16, R8),   // 30: counts[number].nanoseconds += time
-        load(R1, R6, 8),          // 31: r1 = the syscall's result
-        jump_if_greater(R1, -1, 3),  // 32: 0 or more: success, to 36
-        jump_if_less(R1, -4095, 2),  // 33: below -4095: an address, to 36
-        mov_imm(R1, 1),              // 34: r1 = 1
-        atomic_add(R0, 8, R1),       // 35: counts[number].errors += 1
-        mov_imm(R0, 0),              // 36: r0 = 0
-        exit(),                      // 37: return 0
+        store32(R10, -12, R7),                  // 18: stack[-12] = the number
+        mov(R2, R10),                           // 19: r2 = &stack[-12]
+        add_imm(R2, -12),                       // 20:
+        counts,                                 // 21: r1 = the map `counts`
+        counts_2,                               // 22:      (its upper half)
+        call(MAP_LOOKUP_ELEM),                  // 23: r0 = &counts[number], or 0
+        jump_if_equal(R0, 0, 8),                // 24: no such row: to 33
+        mov_imm(R1, 1),                         // 25: r1 = 1
+        atomic_add(R0, 0, R1),                  // 26: counts[number].calls += 1
+        atomic_add(R0, 16, R8),                 // 27: counts[number].nanoseconds += time
+        load(R1, R6, 8),                        // 28: r1 = the syscall's result
+        jump_if_greater(R1, -1, 3),             // 29: 0 or more: success, to 33
+        jump_if_less(R1, -4095, 2),             // 30: below -4095: an address, to 33
+        mov_imm(R1, 1),                         // 31: r1 = 1
+        atomic_add(R0, 8, R1),                  // 32: counts[number].errors += 1
+        mov_imm(R0, 0),                         // 33: r0 = 0
+        exit(),                                 // 34: return 0
     ]
 }
 // ANCHOR_END: sys_exit
-
-/// A program that does nothing: what it costs to have one attached at all.
-pub fn empty() -> Vec<Instruction> {
-    vec![
-        mov_imm(R0, 0), // 0: r0 = 0
-        exit(),         // 1: return 0
-    ]
-}
 // ANCHOR_END: all
