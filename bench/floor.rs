@@ -33,15 +33,22 @@ fn main() {
     };
     let (on_enter, on_exit) = (load("floor_enter"), load("floor_exit"));
     let _attached = [c"sys_enter", c"sys_exit"].map(|tracepoint| {
-        let program = if tracepoint == c"sys_enter" { &on_enter } else { &on_exit };
+        let program = if tracepoint == c"sys_enter" {
+            &on_enter
+        } else {
+            &on_exit
+        };
         bpf::attach(program, tracepoint).unwrap_or_else(|errno| {
             eprintln!("floor: cannot attach: {errno}");
             exit(1);
         })
     });
-    let status = Command::new(program).args(args).status().unwrap_or_else(|e| {
-        eprintln!("floor: cannot run {program}: {e}");
-        exit(1);
-    });
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| {
+            eprintln!("floor: cannot run {program}: {e}");
+            exit(1);
+        });
     exit(status.code().unwrap_or(1));
 }

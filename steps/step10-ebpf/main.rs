@@ -172,7 +172,10 @@ impl Counters {
         let attach = |program: &OwnedFd, tracepoint| {
             bpf::attach(program, tracepoint).map_err(|e| explain_bpf_failure("attach a program", e))
         };
-        let attached = [attach(&on_enter, c"sys_enter")?, attach(&on_exit, c"sys_exit")?];
+        let attached = [
+            attach(&on_enter, c"sys_enter")?,
+            attach(&on_exit, c"sys_exit")?,
+        ];
         // The programs' own descriptors can go: being attached keeps them.
         Ok(Counters {
             counts,

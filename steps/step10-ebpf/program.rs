@@ -215,43 +215,43 @@ pub fn sys_enter(tgid: u32, maps: &Maps) -> Vec<Instruction> {
         jump_if_equal(R7, EXIT, 34),       //  6: to 41
         jump_if_equal(R7, EXIT_GROUP, 33), //  7: to 41
         // Is counting on yet? r1 = the map, r2 = &key, key 0 on the stack.
-        store_imm(R10, -16, 0),            //  8: stack[-16] = 0
-        mov(R2, R10),                      //  9: r2 = the top of the stack
-        add_imm(R2, -16),                  // 10: r2 = &stack[-16]
-        armed,                             // 11: r1 = the map `armed`
-        armed_2,                           // 12:      (its upper half)
-        call(MAP_LOOKUP_ELEM),             // 13: r0 = &armed[0], or 0 (null)
-        jump_if_equal(R0, 0, 26),          // 14: null: to 41 (the verifier insists)
-        jump_if_not_equal(R7, EXECVE, 2),  // 15: not execve: to 18
-        store_imm(R0, 0, 1),               // 16: execve: armed[0] = 1, from now on
-        jump(2),                           // 17: to 20
-        load(R1, R0, 0),                   // 18: r1 = armed[0]
-        jump_if_equal(R1, 0, 21),          // 19: not yet: to 41
+        store_imm(R10, -16, 0),           //  8: stack[-16] = 0
+        mov(R2, R10),                     //  9: r2 = the top of the stack
+        add_imm(R2, -16),                 // 10: r2 = &stack[-16]
+        armed,                            // 11: r1 = the map `armed`
+        armed_2,                          // 12:      (its upper half)
+        call(MAP_LOOKUP_ELEM),            // 13: r0 = &armed[0], or 0 (null)
+        jump_if_equal(R0, 0, 26),         // 14: null: to 41 (the verifier insists)
+        jump_if_not_equal(R7, EXECVE, 2), // 15: not execve: to 18
+        store_imm(R0, 0, 1),              // 16: execve: armed[0] = 1, from now on
+        jump(2),                          // 17: to 20
+        load(R1, R0, 0),                  // 18: r1 = armed[0]
+        jump_if_equal(R1, 0, 21),         // 19: not yet: to 41
         // Find the thread's entry in `entered`.
-        mov(R2, R10),                      // 20: r2 = &stack[-8], the thread
-        add_imm(R2, -8),                   // 21:
-        entered,                           // 22: r1 = the map `entered`
-        entered_2,                         // 23:      (its upper half)
-        call(MAP_LOOKUP_ELEM),             // 24: r0 = &entered[thread], or 0
-        mov(R9, R0),                       // 25: r9 = the same, kept
-        call(KTIME_GET_NS),                // 26: r0 = now, in nanoseconds
-        jump_if_equal(R9, 0, 3),           // 27: the thread's first syscall: to 31
-        store(R9, 0, R7),                  // 28: entered[thread].number = r7
-        store(R9, 8, R0),                  // 29: entered[thread].start_ns = now
-        jump(10),                          // 30: to 41
+        mov(R2, R10),            // 20: r2 = &stack[-8], the thread
+        add_imm(R2, -8),         // 21:
+        entered,                 // 22: r1 = the map `entered`
+        entered_2,               // 23:      (its upper half)
+        call(MAP_LOOKUP_ELEM),   // 24: r0 = &entered[thread], or 0
+        mov(R9, R0),             // 25: r9 = the same, kept
+        call(KTIME_GET_NS),      // 26: r0 = now, in nanoseconds
+        jump_if_equal(R9, 0, 3), // 27: the thread's first syscall: to 31
+        store(R9, 0, R7),        // 28: entered[thread].number = r7
+        store(R9, 8, R0),        // 29: entered[thread].start_ns = now
+        jump(10),                // 30: to 41
         // A new thread: make its entry, on the stack, then in the map.
-        store(R10, -32, R7),               // 31: stack[-32] = the number
-        store(R10, -24, R0),               // 32: stack[-24] = now
-        mov(R2, R10),                      // 33: r2 = &stack[-8], the key
-        add_imm(R2, -8),                   // 34:
-        mov(R3, R10),                      // 35: r3 = &stack[-32], the value
-        add_imm(R3, -32),                  // 36:
-        entered,                           // 37: r1 = the map `entered`
-        entered_2,                         // 38:      (its upper half)
-        mov_imm(R4, 0),                    // 39: r4 = 0: create, or replace
-        call(MAP_UPDATE_ELEM),             // 40: entered[thread] = { number, now }
-        mov_imm(R0, 0),                    // 41: r0 = 0
-        exit(),                            // 42: return 0
+        store(R10, -32, R7),   // 31: stack[-32] = the number
+        store(R10, -24, R0),   // 32: stack[-24] = now
+        mov(R2, R10),          // 33: r2 = &stack[-8], the key
+        add_imm(R2, -8),       // 34:
+        mov(R3, R10),          // 35: r3 = &stack[-32], the value
+        add_imm(R3, -32),      // 36:
+        entered,               // 37: r1 = the map `entered`
+        entered_2,             // 38:      (its upper half)
+        mov_imm(R4, 0),        // 39: r4 = 0: create, or replace
+        call(MAP_UPDATE_ELEM), // 40: entered[thread] = { number, now }
+        mov_imm(R0, 0),        // 41: r0 = 0
+        exit(),                // 42: return 0
     ]
 }
 // ANCHOR_END: sys_enter
@@ -271,37 +271,37 @@ pub fn sys_exit(tgid: u32, maps: &Maps) -> Vec<Instruction> {
         shift_right(R0, 32),                    //  3: r0 = the process id alone
         jump_if_not_equal(R0, tgid as i32, 28), //  4: another process: to 33
         // Which syscall is the thread leaving, and since when?
-        mov(R2, R10),                           //  5: r2 = &stack[-8], the thread
-        add_imm(R2, -8),                        //  6:
-        entered,                                //  7: r1 = the map `entered`
-        entered_2,                              //  8:      (its upper half)
-        call(MAP_LOOKUP_ELEM),                  //  9: r0 = &entered[thread], or 0
-        jump_if_equal(R0, 0, 22),               // 10: never seen: to 33
-        load(R8, R0, 8),                        // 11: r8 = its start_ns
-        jump_if_equal(R8, 0, 20),               // 12: no entry noted: to 33
-        load(R7, R0, 0),                        // 13: r7 = its number
-        store_imm(R0, 8, 0),                    // 14: start_ns = 0: out of it now
-        call(KTIME_GET_NS),                     // 15: r0 = now
-        sub(R0, R8),                            // 16: r0 = now - start_ns
-        mov(R8, R0),                            // 17: r8 = the time it took
+        mov(R2, R10),             //  5: r2 = &stack[-8], the thread
+        add_imm(R2, -8),          //  6:
+        entered,                  //  7: r1 = the map `entered`
+        entered_2,                //  8:      (its upper half)
+        call(MAP_LOOKUP_ELEM),    //  9: r0 = &entered[thread], or 0
+        jump_if_equal(R0, 0, 22), // 10: never seen: to 33
+        load(R8, R0, 8),          // 11: r8 = its start_ns
+        jump_if_equal(R8, 0, 20), // 12: no entry noted: to 33
+        load(R7, R0, 0),          // 13: r7 = its number
+        store_imm(R0, 8, 0),      // 14: start_ns = 0: out of it now
+        call(KTIME_GET_NS),       // 15: r0 = now
+        sub(R0, R8),              // 16: r0 = now - start_ns
+        mov(R8, R0),              // 17: r8 = the time it took
         // Find the syscall's row: the number is the key, as a u32.
-        store32(R10, -12, R7),                  // 18: stack[-12] = the number
-        mov(R2, R10),                           // 19: r2 = &stack[-12]
-        add_imm(R2, -12),                       // 20:
-        counts,                                 // 21: r1 = the map `counts`
-        counts_2,                               // 22:      (its upper half)
-        call(MAP_LOOKUP_ELEM),                  // 23: r0 = &counts[number], or 0
-        jump_if_equal(R0, 0, 8),                // 24: no such row: to 33
-        mov_imm(R1, 1),                         // 25: r1 = 1
-        atomic_add(R0, 0, R1),                  // 26: counts[number].calls += 1
-        atomic_add(R0, 16, R8),                 // 27: counts[number].nanoseconds += time
-        load(R1, R6, 8),                        // 28: r1 = the syscall's result
-        jump_if_greater(R1, -1, 3),             // 29: 0 or more: success, to 33
-        jump_if_less(R1, -4095, 2),             // 30: below -4095: an address, to 33
-        mov_imm(R1, 1),                         // 31: r1 = 1
-        atomic_add(R0, 8, R1),                  // 32: counts[number].errors += 1
-        mov_imm(R0, 0),                         // 33: r0 = 0
-        exit(),                                 // 34: return 0
+        store32(R10, -12, R7),      // 18: stack[-12] = the number
+        mov(R2, R10),               // 19: r2 = &stack[-12]
+        add_imm(R2, -12),           // 20:
+        counts,                     // 21: r1 = the map `counts`
+        counts_2,                   // 22:      (its upper half)
+        call(MAP_LOOKUP_ELEM),      // 23: r0 = &counts[number], or 0
+        jump_if_equal(R0, 0, 8),    // 24: no such row: to 33
+        mov_imm(R1, 1),             // 25: r1 = 1
+        atomic_add(R0, 0, R1),      // 26: counts[number].calls += 1
+        atomic_add(R0, 16, R8),     // 27: counts[number].nanoseconds += time
+        load(R1, R6, 8),            // 28: r1 = the syscall's result
+        jump_if_greater(R1, -1, 3), // 29: 0 or more: success, to 33
+        jump_if_less(R1, -4095, 2), // 30: below -4095: an address, to 33
+        mov_imm(R1, 1),             // 31: r1 = 1
+        atomic_add(R0, 8, R1),      // 32: counts[number].errors += 1
+        mov_imm(R0, 0),             // 33: r0 = 0
+        exit(),                     // 34: return 0
     ]
 }
 // ANCHOR_END: sys_exit

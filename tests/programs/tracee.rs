@@ -3,6 +3,7 @@
 //!
 //!   tracee getppid N        calls getppid N times
 //!   tracee mixed            a fixed mix of syscalls that succeed and that fail
+//!   tracee threads N K      starts N threads that each call getppid K times
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
 
@@ -15,9 +16,15 @@ fn main() {
     match words.as_slice() {
         ["getppid", times] => call_getppid(parse_count(times)),
         ["mixed"] => mixed_calls(),
+        ["threads", threads, times] => {
+            threads_calling_getppid(parse_count(threads), parse_count(times))
+        }
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         _ => {
-            eprintln!("tracee: usage: tracee getppid N | tracee mixed | tracee deny-ptrace CMD...");
+            eprintln!(
+                "tracee: usage: tracee getppid N | tracee mixed | tracee threads N K | \
+                 tracee deny-ptrace CMD..."
+            );
             process::exit(2);
         }
     }
@@ -34,6 +41,16 @@ fn call_getppid(times: u32) {
     for _ in 0..times {
         // SAFETY: getppid has no arguments and cannot fail.
         unsafe { libc::getppid() };
+    }
+}
+
+/// Starts `threads` threads, all at once, each calling getppid `times` times.
+fn threads_calling_getppid(threads: u32, times: u32) {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| std::thread::spawn(move || call_getppid(times)))
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
     }
 }
 
