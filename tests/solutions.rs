@@ -22,6 +22,12 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
+    ("ch10_no_null_check", "steps/step10-ebpf/main.rs", 12),
+    (
+        "ch10_no_null_check_program",
+        "steps/step10-ebpf/program.rs",
+        5,
+    ),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -53,11 +59,18 @@ fn solution(name: &str) -> String {
 /// pulls in.
 fn is_fresh(built: &Path, name: &str) -> bool {
     let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    let sources = [
+    let mut sources = vec![
         root().join(format!("book/solutions/{name}.rs")),
         root().join("steps/step2-traceme/spawn.rs"),
         root().join("steps/step2-traceme/output.rs"),
     ];
+    if name.starts_with("ch10_") {
+        sources.extend(
+            ["steps/step10-ebpf/bpf.rs", "steps/step10-ebpf/spawn.rs"]
+                .map(|path| root().join(path)),
+        );
+        sources.push(root().join(format!("book/solutions/{name}_program.rs")));
+    }
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
 }
@@ -379,4 +392,49 @@ fn live_coding_stage_2_prints_each_syscall_once_with_its_result() {
     let (lines, tracer) = live_getppid_lines("live_2_enter_exit");
     let expected = format!("getppid = {tracer}");
     assert_eq!(lines, [expected.as_str(); 3]);
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 10
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
+    let marker = "29.9792";
+    let output = Command::new(solution("ch10_no_null_check"))
+        .args(["-c", "sleep", marker])
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    // The log, then the refusal: the line before `processed` says why.
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines[0], "The verifier's log for sys_enter:", "{message}");
+    let processed = lines
+        .iter()
+        .position(|l| l.starts_with("processed "))
+        .unwrap();
+    assert_eq!(
+        lines[processed - 1],
+        "R0 invalid mem access 'map_value_or_null'",
+        "{message}"
+    );
+    assert!(
+        lines[lines.len() - 1]
+            .starts_with("step10: the kernel's verifier refused the sys_enter program (EACCES"),
+        "{message}"
+    );
+    // The program never ran, and the child that waited for it is gone.
+    assert!(!is_running(&["sleep", marker]));
+    let waiting = [
+        solution("ch10_no_null_check"),
+        "-c".into(),
+        "sleep".into(),
+        marker.into(),
+    ];
+    let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
+    assert!(!is_running(&waiting), "a child was left waiting");
 }

@@ -154,7 +154,8 @@ pub fn load_program(name: &str, instructions: &[Instruction]) -> Result<OwnedFd,
         insn_cnt: instructions.len() as u32,
         insns: instructions.as_ptr() as u64,
         license: license.as_ptr() as u64,
-        // 1: the verifier writes its log only if it refuses the program.
+        // 1: if the verifier refuses the program, it writes into `log` the
+        // path it followed, instruction by instruction, and why it stopped.
         log_level: 1,
         log_size: log.len() as u32,
         log_buf: log.as_mut_ptr() as u64,

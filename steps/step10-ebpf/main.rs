@@ -215,8 +215,8 @@ fn load(name: &str, instructions: &[program::Instruction]) -> Result<OwnedFd, St
         Err(LoadError::Refused { errno, log }) => {
             output::line(format_args!("The verifier's log for {name}:\n{log}"));
             Err(format!(
-                "the kernel's verifier refused the {name} program ({errno}); the last line \
-                 of its log, above, says why"
+                "the kernel's verifier refused the {name} program ({errno}); in its log, \
+                 above, the line before `processed` says why"
             ))
         }
         Err(LoadError::Other(e)) => Err(explain_bpf_failure("load a program", e)),
