@@ -282,6 +282,8 @@ fn a_tracer_killed_as_it_starts_leaves_no_child_waiting() {
     for try_number in 0..40u64 {
         let mut tracer = Command::new(tracer_args[0])
             .args(&tracer_args[1..])
+            // A child left behind must not hold the test's output open.
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();

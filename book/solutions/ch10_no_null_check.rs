@@ -132,6 +132,18 @@ fn trace(options: &Options) -> Result<i32, String> {
 }
 // ANCHOR_END: trace
 
+/// What `-c` adds up for one syscall.
+#[derive(Default)]
+struct Counts {
+    calls: u64,
+    errors: u64,
+    time: Duration,
+}
+
+/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
+/// them in number order, which is how strace orders syscalls of equal time.
+type Summary = BTreeMap<u64, Counts>;
+
 /// Waits for the program to end, and returns the exit code to pass on.
 fn wait_for_end(child: Pid) -> Result<i32, String> {
     match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
@@ -250,19 +262,6 @@ fn explain_bpf_failure(what: &str, errno: Errno) -> String {
 }
 // ANCHOR_END: errors
 
-// ANCHOR: summary
-/// What `-c` adds up for one syscall.
-#[derive(Default)]
-struct Counts {
-    calls: u64,
-    errors: u64,
-    time: Duration,
-}
-
-/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
-/// them in number order, which is how strace orders syscalls of equal time.
-type Summary = BTreeMap<u64, Counts>;
-
 /// The name of syscall number `number`, as strace writes it.
 fn syscall_name(number: u64) -> String {
     match Sysno::new(number as usize) {
@@ -271,6 +270,7 @@ fn syscall_name(number: u64) -> String {
     }
 }
 
+// ANCHOR: summary
 const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
 const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
 
