@@ -23,6 +23,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=PATH");
     // Who runs cargo decides whether BPF is allowed (sudo changes USER).
     println!("cargo::rerun-if-env-changed=USER");
+    println!("cargo::rerun-if-env-changed=SUDO_USER");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=UPDATE_TRANSCRIPTS");
     println!("cargo::rerun-if-changed={RECORDED_MACHINE}");
