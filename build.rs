@@ -1,6 +1,8 @@
 //! Runs before the tests are compiled, to find out whether everything they
 //! compare with is here: real strace, the judge, and the versions of the C
-//! library, coreutils and strace that the book's transcripts were made with.
+//! library, coreutils and strace that the book's transcripts were made with;
+//! and whether step 10 may load BPF programs here (root, or CAP_BPF and
+//! CAP_PERFMON).
 //!
 //! What is missing is said as a cargo warning, visible in any `cargo build`
 //! or `cargo test`, and the tests that need it are compiled as ignored, with
@@ -17,8 +19,11 @@ use std::process::Command;
 const RECORDED_MACHINE: &str = "book/src/transcripts/MACHINE.txt";
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine)");
+    println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine, no_bpf)");
     println!("cargo::rerun-if-env-changed=PATH");
+    // Who runs cargo decides whether BPF is allowed (sudo changes USER).
+    println!("cargo::rerun-if-env-changed=USER");
+    println!("cargo::rerun-if-env-changed=SUDO_USER");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=UPDATE_TRANSCRIPTS");
     println!("cargo::rerun-if-changed={RECORDED_MACHINE}");
@@ -39,6 +44,14 @@ fn main() {
     if env::var("CI").as_deref() == Ok("true") || env::var_os("UPDATE_TRANSCRIPTS").is_some() {
         return;
     }
+    if let Err(why) = bpf_allowed() {
+        println!(
+            "cargo::warning=step 10 cannot load BPF programs here ({why}): `cargo test` will \
+             SKIP its tests; run them as root (sudo -E cargo test), or with CAP_BPF and \
+             CAP_PERFMON"
+        );
+        println!("cargo::rustc-cfg=no_bpf");
+    }
     if find_in_path("strace").is_none() {
         println!(
             "cargo::warning=strace is not installed: `cargo test` will SKIP every comparison \
@@ -57,6 +70,31 @@ fn main() {
             machine.trim_end().replace('\n', ", ")
         );
         println!("cargo::rustc-cfg=other_machine");
+    }
+}
+
+/// Whether this process may load step 10's programs: BPF in the kernel, and
+/// CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON, among our effective
+/// capabilities (what root has, unless a container took them away).
+fn bpf_allowed() -> Result<(), &'static str> {
+    // The file exists in any kernel built with the bpf(2) syscall.
+    if !Path::new("/proc/sys/kernel/unprivileged_bpf_disabled").exists() {
+        return Err("this kernel has no BPF");
+    }
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let effective = status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |capability: u32| effective & (1 << capability) != 0;
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        Ok(())
+    } else {
+        Err("not root, nor CAP_BPF and CAP_PERFMON")
     }
 }
 

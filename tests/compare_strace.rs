@@ -1,16 +1,12 @@
-//! The judge: `step4 -c` and real `strace -c` on the same commands must agree
-//! on every syscall's calls and errors (time differs, and the book says why);
-//! step 5's lines must be strace's, byte for byte, once what differs between
-//! two runs of strace itself is masked.
+//! The judge: `step4 -c`, `step10 -c` and real `strace -c` on the same
+//! commands must agree on every syscall's calls and errors (time differs, and
+//! the book says why); the lines of steps 5 and 6 must be strace's, byte for
+//! byte, once what differs between two runs of strace itself is masked.
 
 mod common;
 use common::*;
 
-fn assert_counts_match_strace(command: &[&str]) {
-    assert_step_counts_match_strace("step4", command);
-}
-
-fn assert_step_counts_match_strace(step: &str, command: &[&str]) {
+fn assert_counts_match_strace(step: &str, command: &[&str]) {
     let ours = stderr(&run_within(
         HANG,
         binary(step),
@@ -32,23 +28,58 @@ fn assert_step_counts_match_strace(step: &str, command: &[&str]) {
     );
 }
 
+/// The commands of step 4's comparison: single-process programs that run no
+/// other program.
+fn ordinary_commands() -> [Vec<&'static str>; 6] {
+    let tracee = binary("tracee");
+    [
+        vec!["true"],
+        vec!["ls", "-l", "/"],
+        vec!["cat", "/nonexistent"],
+        vec!["echo", "hello"],
+        vec![tracee, "mixed"],
+        vec![tracee, "getppid", "100"],
+    ]
+}
+
 #[test]
 #[cfg_attr(
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step4_counts_match_strace() {
-    let tracee = binary("tracee");
-    let commands: [&[&str]; 6] = [
-        &["true"],
-        &["ls", "-l", "/"],
-        &["cat", "/nonexistent"],
-        &["echo", "hello"],
-        &[tracee, "mixed"],
-        &[tracee, "getppid", "100"],
+    for command in ordinary_commands() {
+        assert_counts_match_strace("step4", &command);
+    }
+}
+
+/// A shell script that sends itself a signal twice and handles it: each
+/// signal adds an `rt_sigreturn`.
+const HANDLED_SIGNALS: &str = r#"trap "echo caught" USR1; kill -USR1 $$; kill -USR1 $$"#;
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_counts_match_strace() {
+    let tracee_in_a_child = format!("{} getppid 50; true", binary("tracee"));
+    let more: [Vec<&str>; 5] = [
+        // Programs that get signals: handled, and fatal.
+        vec!["bash", "-c", HANDLED_SIGNALS],
+        vec!["sh", "-c", "kill -TERM $$"],
+        // What step 4 gets wrong: a program that runs another one.
+        vec!["/usr/bin/env", "true"],
+        vec!["sh", "-c", "exec /bin/true"],
+        // A child's calls are not the program's (strace without -f).
+        vec!["sh", "-c", &tracee_in_a_child],
     ];
-    for command in commands {
-        assert_counts_match_strace(command);
+    for command in ordinary_commands().into_iter().chain(more) {
+        assert_counts_match_strace("step10", &command);
     }
 }
 
@@ -227,10 +258,10 @@ fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
         &["cat", "/nonexistent"],
     ];
     for command in commands {
-        assert_step_counts_match_strace("step6", command);
+        assert_counts_match_strace("step6", command);
     }
     if run_shell("sh", "command -v python3", &[]).status.success() {
-        assert_step_counts_match_strace("step6", &["python3", "-c", "pass"]);
+        assert_counts_match_strace("step6", &["python3", "-c", "pass"]);
     } else {
         eprintln!("SKIPPED: python3 -c pass (python3 is not installed)");
     }

@@ -1,6 +1,8 @@
 //! What every tracing step (2 to 6) promises, whatever it adds: the traced
 //! program runs as it would untraced, its exit status is passed on, and bad
 //! input gets one clear line, a non-zero exit, and no process left behind.
+//! Step 10, which counts without ptrace, keeps the promises about the program
+//! and its output (see `runners`); the rest are about ptrace.
 
 mod common;
 use common::*;
@@ -13,6 +15,30 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 /// its arguments, environment, open file descriptors, and which signals are
 /// ignored (SigIgn) and blocked (SigBlk).
 const SHOW_INHERITANCE: &str = r#"echo "args: $0 $*"; env | sort; ls /proc/self/fd; grep -E '^Sig(Ign|Blk)' /proc/self/status"#;
+
+/// How each step that runs a program for us is started, as the words before
+/// the program's: the tracing steps, and step 10, which only counts (`-c`).
+/// Step 10 needs BPF: where it is not allowed, it is left out here, and
+/// `step10_keeps_the_contracts_of_a_runner` shows as ignored.
+/// The steps that end the way strace does when a signal kills the program:
+/// they die of the same signal. The others exit with 128 + N.
+const DIE_OF_THE_PROGRAMS_SIGNAL: [&str; 1] = ["step6"];
+
+fn runners() -> Vec<Vec<&'static str>> {
+    let tracers = TRACING_STEPS.iter().map(|step| vec![binary(step)]);
+    let counter = cfg!(not(no_bpf)).then(|| vec![binary("step10"), "-c"]);
+    tracers.chain(counter).collect()
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_keeps_the_contracts_of_a_runner() {
+    let counter = [binary("step10"), "-c"];
+    assert!(runners().contains(&counter.to_vec()), "step 10 left out");
+}
 
 #[test]
 fn traced_program_inherits_what_it_would_untraced() {
@@ -30,10 +56,10 @@ fn traced_program_inherits_what_it_would_untraced() {
         let untraced = [starter, &command].concat();
         let expected = run(untraced[0], &untraced[1..]);
         assert!(expected.status.success(), "{expected:?}");
-        for step in TRACING_STEPS {
-            let traced = [starter, &[binary(step)], &command].concat();
+        for runner in runners() {
+            let traced = [starter, &runner, &command].concat();
             let output = run(traced[0], &traced[1..]);
-            assert_eq!(stdout(&output), stdout(&expected), "{step} {starter:?}");
+            assert_eq!(stdout(&output), stdout(&expected), "{runner:?} {starter:?}");
         }
     }
 }
@@ -45,10 +71,13 @@ fn a_closed_stdout_stays_closed() {
     let untraced = run_shell("sh", script, &[]);
     assert_eq!(untraced.status.code(), Some(1));
     assert!(stderr(&untraced).contains("Bad file descriptor"));
-    for step in TRACING_STEPS {
-        let traced = run_shell("sh", script, &[binary(step)]);
-        assert_eq!(traced.status.code(), Some(1), "{step}");
-        assert!(stderr(&traced).contains("Bad file descriptor"), "{step}");
+    for runner in runners() {
+        let traced = run_shell("sh", script, &runner);
+        assert_eq!(traced.status.code(), Some(1), "{runner:?}");
+        assert!(
+            stderr(&traced).contains("Bad file descriptor"),
+            "{runner:?}"
+        );
     }
 }
 
@@ -60,24 +89,27 @@ fn traced_program_dies_of_sigpipe_as_it_would_untraced() {
     let script = r#""$@" yes | head -n 1; echo ${PIPESTATUS[0]}"#;
     let untraced = run_shell("bash", script, &[]);
     assert_eq!(stdout(&untraced), "y\n141\n");
-    for step in TRACING_STEPS {
-        let traced = run_shell("bash", script, &[binary(step)]);
-        assert_eq!(stdout(&traced), stdout(&untraced), "{step}");
+    for runner in runners() {
+        let traced = run_shell("bash", script, &runner);
+        assert_eq!(stdout(&traced), stdout(&untraced), "{runner:?}");
     }
 }
 
 #[test]
 fn tracer_exits_with_the_program_status() {
-    for step in TRACING_STEPS {
-        let output = run_binary(step, &["sh", "-c", "exit 7"]);
-        assert_eq!(output.status.code(), Some(7), "{step}");
-        let output = run_binary(step, &["sh", "-c", "kill -TERM $$"]);
-        if step == "step6" {
-            // Step 6 dies of the program's signal, as strace does.
-            assert_eq!(output.status.signal(), Some(libc::SIGTERM), "{step}");
+    for runner in runners() {
+        let output = run(runner[0], &[&runner[1..], &["sh", "-c", "exit 7"]].concat());
+        assert_eq!(output.status.code(), Some(7), "{runner:?}");
+        let output = run(
+            runner[0],
+            &[&runner[1..], &["sh", "-c", "kill -TERM $$"]].concat(),
+        );
+        if DIE_OF_THE_PROGRAMS_SIGNAL.map(binary).contains(&runner[0]) {
+            // As strace does: the tracer dies of the signal that killed the program.
+            assert_eq!(output.status.signal(), Some(libc::SIGTERM), "{runner:?}");
         } else {
             // Killed by SIGTERM (15): the shell's convention, 128 + 15.
-            assert_eq!(output.status.code(), Some(143), "{step}");
+            assert_eq!(output.status.code(), Some(143), "{runner:?}");
         }
     }
 }
@@ -125,9 +157,8 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
     // /dev/full fails every write with ENOSPC, as a full disk would.
     let dir = std::env::temp_dir().join(format!("full-stderr-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let runs = TRACING_STEPS
-        .iter()
-        .map(|step| vec![binary(step)])
+    let runs = runners()
+        .into_iter()
         .chain(["step4", "step5", "step6"].map(|step| vec![binary(step), "-c"]));
     for (i, tracer) in runs.enumerate() {
         let file = dir.join(i.to_string());
@@ -153,20 +184,23 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
 fn every_trace_line_is_one_write() {
     // Trace the tracer: strace sees each write(2) the step makes to its
     // stderr, and there must be exactly one per line of the step's output.
-    for step in TRACING_STEPS {
-        let command = [binary(step), "/bin/true"];
+    for runner in runners() {
+        let command = [&runner[..], &["/bin/true"]].concat();
         let lines = stderr(&run(command[0], &command[1..])).lines().count();
         let trace = run_strace(&["-e", "trace=write", "-e", "signal=none"], &command);
         let writes = trace.lines().filter(|l| l.starts_with("write(2, ")).count();
-        assert_eq!(writes, lines, "{step}:\n{trace}");
+        assert_eq!(writes, lines, "{runner:?}:\n{trace}");
     }
 }
 
 #[test]
 fn program_output_is_its_own() {
-    for step in TRACING_STEPS {
-        let output = run_binary(step, &["printf", "one\\ntwo\\n"]);
-        assert_eq!(stdout(&output), "one\ntwo\n", "{step}");
+    for runner in runners() {
+        let output = run(
+            runner[0],
+            &[&runner[1..], &["printf", "one\\ntwo\\n"]].concat(),
+        );
+        assert_eq!(stdout(&output), "one\ntwo\n", "{runner:?}");
     }
 }
 
@@ -341,39 +375,4 @@ fn program_dies_with_its_tracer() {
             assert!(gone, "{how} on {step} left the traced program running");
         }
     }
-}
-
-/// Whether `condition` becomes true within five seconds.
-fn eventually(condition: impl Fn() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while std::time::Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    false
-}
-
-/// Whether any process on the machine runs with exactly these arguments.
-fn is_running(args: &[&str]) -> bool {
-    process(args).is_some()
-}
-
-/// The state (`R`, `S`, `t`…, from /proc/PID/stat) of a process that runs
-/// with exactly these arguments, if there is one.
-fn process(args: &[&str]) -> Option<char> {
-    let wanted: Vec<u8> = args
-        .iter()
-        .flat_map(|arg| [arg.as_bytes(), b"\0"].concat())
-        .collect();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .find(|dir| std::fs::read(dir.join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
-        .and_then(|dir| {
-            // "PID (name) STATE …": the state follows the last ')'.
-            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-            stat.rsplit_once(") ")?.1.chars().next()
-        })
 }

@@ -29,6 +29,12 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     // Not a program either: the decode.rs that ch5_uname takes.
     ("ch5_uname_decode", "steps/step5-arguments/decode.rs", 36),
     ("ch6_resume_stopped", "steps/step6-trustworthy/main.rs", 24),
+    ("ch10_no_null_check", "steps/step10-ebpf/main.rs", 12),
+    (
+        "ch10_no_null_check_program",
+        "steps/step10-ebpf/program.rs",
+        5,
+    ),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -60,7 +66,7 @@ fn solution(name: &str) -> String {
 /// pulls in.
 fn is_fresh(built: &Path, name: &str) -> bool {
     let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    let sources = [
+    let mut sources = vec![
         root().join(format!("book/solutions/{name}.rs")),
         root().join("steps/step2-traceme/spawn.rs"),
         root().join("steps/step2-traceme/output.rs"),
@@ -72,6 +78,13 @@ fn is_fresh(built: &Path, name: &str) -> bool {
         root().join("steps/step6-trustworthy/spawn.rs"),
         root().join("steps/step6-trustworthy/signals.rs"),
     ];
+    if name.starts_with("ch10_") {
+        sources.extend(
+            ["steps/step10-ebpf/bpf.rs", "steps/step10-ebpf/spawn.rs"]
+                .map(|path| root().join(path)),
+        );
+        sources.push(root().join(format!("book/solutions/{name}_program.rs")));
+    }
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
 }
@@ -472,4 +485,49 @@ fn ch6_resume_stopped_lets_a_stopped_program_run_on() {
         stderr(&output).contains("--- stopped by SIGSTOP ---\n"),
         "{output:?}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 10
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
+    let marker = "29.9792";
+    let output = Command::new(solution("ch10_no_null_check"))
+        .args(["-c", "sleep", marker])
+        .output()
+        .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    // The log, then the refusal: the line before `processed` says why.
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines[0], "The verifier's log for sys_enter:", "{message}");
+    let processed = lines
+        .iter()
+        .position(|l| l.starts_with("processed "))
+        .unwrap();
+    assert_eq!(
+        lines[processed - 1],
+        "R0 invalid mem access 'map_value_or_null'",
+        "{message}"
+    );
+    assert!(
+        lines[lines.len() - 1]
+            .starts_with("step10: the kernel's verifier refused the sys_enter program (EACCES"),
+        "{message}"
+    );
+    // The program never ran, and the child that waited for it is gone.
+    assert!(!is_running(&["sleep", marker]));
+    let waiting = [
+        solution("ch10_no_null_check"),
+        "-c".into(),
+        "sleep".into(),
+        marker.into(),
+    ];
+    let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
+    assert!(!is_running(&waiting), "a child was left waiting");
 }

@@ -402,3 +402,18 @@ fn bad_input_for_every_flag_is_refused() {
     }
     assert_refused(&["-c"], 2, "no command to trace");
 }
+
+#[test]
+fn step6_lets_a_threaded_program_run_to_its_end() {
+    // The child stopped itself before the tracer seized it; unless that stop
+    // is ended with a SIGCONT, every thread the program starts begins
+    // stopped, and the program hangs waiting for them.
+    let output = run_within(
+        HANG,
+        binary("step6"),
+        &["-c", binary("tracee"), "threads", "3", "2"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let counts = summary_counts(&stderr(&output));
+    assert_eq!(counts["clone3"], (3, 0), "{output:?}");
+}

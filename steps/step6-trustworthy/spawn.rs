@@ -166,10 +166,29 @@ fn start_tracing(started: Started, options: ptrace::Options) -> Result<Started, 
         return Err(explain_seize_failure(errno));
     }
     // Seizing a stopped process makes it report its stop again, to us, as
-    // an event stop. From there, the tracer's PTRACE_SYSCALL lets it go on.
+    // an event stop.
     match waitpid(child, None) {
-        Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => Ok(started),
-        other => Err(unexpected(child, other)),
+        Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => {}
+        other => return Err(unexpected(child, other)),
+    }
+    // A process that a signal stopped stays marked "stopped" until a
+    // SIGCONT, even once its tracer lets it run; and a thread it starts
+    // inherits the mark, and begins in a group-stop, as if SIGSTOP had just
+    // stopped it: a threaded program would hang. SIGCONT clears the mark, as
+    // strace sends its child one. The child stops again to receive it, and we
+    // resume it without: the program never sees it. (The end of the
+    // group-stop that SIGCONT brings is an event stop of its own, on the way.)
+    let _ = kill(child, Signal::SIGCONT);
+    loop {
+        if let Err(errno) = ptrace::cont(child, None) {
+            kill_child(child);
+            return Err(format!("cannot resume the child: {errno}"));
+        }
+        match waitpid(child, None) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGCONT)) => return Ok(started),
+            Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => {}
+            other => return Err(unexpected(child, other)),
+        }
     }
 }
 // ANCHOR_END: start_tracing

@@ -17,6 +17,7 @@ pub fn binary(name: &str) -> &'static str {
         "step4" => env!("CARGO_BIN_EXE_step4"),
         "step5" => env!("CARGO_BIN_EXE_step5"),
         "step6" => env!("CARGO_BIN_EXE_step6"),
+        "step10" => env!("CARGO_BIN_EXE_step10"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
     }
@@ -86,13 +87,23 @@ pub fn stderr(output: &Output) -> String {
 /// as ignored, with the reason. Under CI (`CI=true`) they run, and fail.
 pub const NEEDS_STRACE: &str = "needs strace: install it (e.g. sudo apt-get install strace)";
 
+/// Tests that run step 10 are marked `#[cfg_attr(no_bpf, ignore = "...")]`:
+/// where this user may not load BPF programs, build.rs says so in a cargo
+/// warning and sets `no_bpf`. Under CI (`CI=true`, as root) they run.
+pub const NEEDS_BPF: &str =
+    "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON";
+
 /// Runs real strace with `strace_args`, its output written to a file, and
 /// returns that output.
 pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
-    // Tests run in parallel threads: each run gets its own file.
+    // Tests run in parallel, and two may ask strace about the same command.
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("{}-{run}", std::process::id());
+    let name = format!(
+        "{}-{run}-{}",
+        std::process::id(),
+        command.join("_").replace('/', "_")
+    );
     let file = std::env::temp_dir().join(format!("strace-from-scratch-{name}.txt"));
     let mut args = vec!["-o", file.to_str().unwrap()];
     args.extend_from_slice(strace_args);
@@ -102,11 +113,15 @@ pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run strace ({e}): {NEEDS_STRACE}"));
+    let trace = read(&file);
+    // strace ends as the program did: killed by the same signal, if it was,
+    // once its trace is complete (with -c, once the table's total is out).
+    let program_killed =
+        trace.contains("+++ killed by ") || trace.lines().any(|line| line.ends_with(" total"));
     assert!(
-        output.status.code().is_some(),
+        output.status.code().is_some() || program_killed,
         "strace did not end normally: {output:?}"
     );
-    let trace = read(&file);
     std::fs::remove_file(&file).unwrap();
     trace
 }
@@ -306,4 +321,39 @@ fn mask_hex(word: &str) -> String {
         }
         None => word.to_string(),
     }
+}
+
+/// Whether `condition` becomes true within five seconds.
+pub fn eventually(condition: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}
+
+/// Whether any process on the machine runs with exactly these arguments.
+pub fn is_running(args: &[&str]) -> bool {
+    process(args).is_some()
+}
+
+/// The state (`R`, `S`, `t`…, from /proc/PID/stat) of a process that runs
+/// with exactly these arguments, if there is one.
+pub fn process(args: &[&str]) -> Option<char> {
+    let wanted: Vec<u8> = args
+        .iter()
+        .flat_map(|arg| [arg.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .find(|dir| std::fs::read(dir.join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
+        .and_then(|dir| {
+            // "PID (name) STATE …": the state follows the last ')'.
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            stat.rsplit_once(") ")?.1.chars().next()
+        })
 }

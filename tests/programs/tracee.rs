@@ -7,6 +7,7 @@
 //!                           tabs and backslashes, to stdout (for escaping)
 //!   tracee interrupted      blocks in a read that a signal interrupts (its
 //!                           handler has no SA_RESTART, so the read fails)
+//!   tracee threads N K      starts N threads that each call getppid K times
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
 //!   tracee int80-write      writes "int 0x80\n" with the 32-bit syscall
@@ -35,6 +36,9 @@ fn main() {
         ["mixed"] => mixed_calls(),
         ["bytes"] => write_bytes(),
         ["interrupted"] => interrupted_read(),
+        ["threads", threads, times] => {
+            threads_calling_getppid(parse_count(threads), parse_count(times))
+        }
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         ["int80-write"] => int80_write(),
         ["x32-write"] => x32_write(),
@@ -48,7 +52,7 @@ fn main() {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | new-syscalls"
+                 | stopped-awhile | new-syscalls | threads N K"
             );
             process::exit(2);
         }
@@ -66,6 +70,16 @@ fn call_getppid(times: u32) {
     for _ in 0..times {
         // SAFETY: getppid has no arguments and cannot fail.
         unsafe { libc::getppid() };
+    }
+}
+
+/// Starts `threads` threads, all at once, each calling getppid `times` times.
+fn threads_calling_getppid(threads: u32, times: u32) {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| std::thread::spawn(move || call_getppid(times)))
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
     }
 }
 

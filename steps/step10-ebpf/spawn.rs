@@ -1,0 +1,225 @@
+// ANCHOR: all
+//! Starting a program that waits at the door: the child is forked at once,
+//! but runs the program only when the tracer says so, once the counters are
+//! in place. No ptrace: nothing stops the program after that.
+//!
+//! This is step 2's `spawn.rs` without ptrace: what it does not need is gone,
+//! and in place of the stop after `execve` there is a pipe to wait on.
+
+use std::env;
+use std::ffi::{CString, OsStr, OsString};
+use std::fs;
+use std::io::{self, PipeReader, PipeWriter, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::ptr;
+
+use nix::errno::Errno;
+use nix::sys::prctl;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
+
+/// A child forked to run the program, waiting for the word to go.
+pub struct Held {
+    pub pid: Pid,
+    program: PathBuf,
+    go: PipeWriter,
+    failure: PipeReader,
+}
+
+// ANCHOR: spawn_held
+/// Forks a child that will run `command` (a program name and its arguments,
+/// never empty), and returns while the child waits, before its `execve`.
+pub fn spawn_held(command: &[OsString]) -> Result<Held, String> {
+    let program = find_program(&command[0])?;
+
+    // Everything the child needs is prepared here, before fork: between fork
+    // and exec the child may only make async-signal-safe calls (step 2 says
+    // why).
+    let path = c_string(program.as_os_str())?;
+    let args = command
+        .iter()
+        .map(|arg| c_string(arg))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
+    argv.push(ptr::null());
+    // Two pipes, both close-on-exec, so the program never sees them: one
+    // the child waits on until we write to it; one on which the child says
+    // why it failed, if it does (a successful execve closes it).
+    let pipe = || io::pipe().map_err(|e| format!("cannot create a pipe: {e}"));
+    let (go_reader, go) = pipe()?;
+    let (failure, failure_writer) = pipe()?;
+    let tracer = getpid();
+
+    // SAFETY: this program has a single thread, and the child only makes
+    // async-signal-safe calls before it replaces itself with `execv`.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => wait_then_exec(tracer, &go_reader, &path, &argv, &failure_writer),
+        Ok(ForkResult::Parent { child }) => Ok(Held {
+            pid: child,
+            program,
+            go,
+            failure,
+        }),
+        Err(errno) => Err(format!("fork failed: {errno}")),
+    }
+}
+// ANCHOR_END: spawn_held
+
+// ANCHOR: child
+/// The child's side: wait for the word, then become the program. Only
+/// async-signal-safe calls, no allocation, until `execv`.
+fn wait_then_exec(
+    tracer: Pid,
+    go: &PipeReader,
+    path: &CString,
+    argv: &[*const libc::c_char],
+    failure: &PipeWriter,
+) -> ! {
+    // If the tracer dies while we wait, die too, rather than wait forever
+    // (we hold a writing end of the pipe ourselves, so no end of file would
+    // ever come). Give up if it is already gone.
+    if prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != tracer {
+        exit_child();
+    }
+    // Wait until the tracer writes its one byte: the counters are in place.
+    // End of file instead means it gave up.
+    let mut byte = 0u8;
+    // SAFETY: `byte` is a valid buffer of one byte for read to fill.
+    let received = unsafe { libc::read(go.as_raw_fd(), (&raw mut byte).cast(), 1) };
+    // Drop the death signal: execve would keep it, and the program must start
+    // with what it would have had untraced.
+    if received != 1 || prctl::set_pdeathsig(None).is_err() {
+        exit_child();
+    }
+    // SAFETY: `path` and the strings behind `argv` live until execv returns,
+    // and `argv` ends with a null pointer. execv keeps our environment.
+    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+    // execv only returns if it failed: send its error number.
+    let report = Errno::last_raw().to_ne_bytes();
+    // SAFETY: `report` is a valid buffer of its length, which write only reads.
+    unsafe { libc::write(failure.as_raw_fd(), report.as_ptr().cast(), report.len()) };
+    exit_child()
+}
+// ANCHOR_END: child
+
+fn exit_child() -> ! {
+    // SAFETY: _exit ends the process at once and is async-signal-safe.
+    unsafe { libc::_exit(127) }
+}
+
+impl Held {
+    // ANCHOR: release
+    /// Lets the child run the program, and returns once it has: when the
+    /// failure pipe closes (execve succeeded) or says why it did not.
+    pub fn release(self) -> Result<Pid, String> {
+        let Held {
+            pid,
+            program,
+            mut go,
+            mut failure,
+        } = self;
+        if let Err(e) = go.write_all(&[1]) {
+            kill_child(pid);
+            return Err(format!("cannot start the program: {e}"));
+        }
+        let mut report = Vec::new();
+        let _ = failure.read_to_end(&mut report);
+        match <[u8; 4]>::try_from(report.as_slice()) {
+            // Nothing to read: execve closed the child's end. It runs.
+            Err(_) if report.is_empty() => Ok(pid),
+            Ok(errno) => {
+                let _ = waitpid(pid, None);
+                let errno = Errno::from_raw(i32::from_ne_bytes(errno));
+                Err(explain_exec_failure(&program, errno))
+            }
+            Err(_) => {
+                kill_child(pid);
+                Err("the child ended before it could run the program".to_string())
+            }
+        }
+    }
+    // ANCHOR_END: release
+
+    /// Ends a child that will never be told to go, and reaps it, so that no
+    /// process outlives a tracer that gave up.
+    pub fn abandon(self) {
+        kill_child(self.pid);
+    }
+}
+
+fn kill_child(child: Pid) {
+    // Errors are ignored on purpose: the child may already be gone.
+    let _ = kill(child, Signal::SIGKILL);
+    let _ = waitpid(child, None);
+}
+
+fn explain_exec_failure(program: &Path, errno: Errno) -> String {
+    let shown = program.display();
+    let why = match (errno, interpreter(program)) {
+        // The file is there (find_program saw it): what is missing is the
+        // program the kernel must start to run it.
+        (Errno::ENOENT, Some(interpreter)) => {
+            format!("its interpreter, {interpreter} (the #! line), does not exist")
+        }
+        (Errno::ENOENT, None) => {
+            "the dynamic loader it asks for does not exist (a program built for another \
+             system?)"
+                .to_string()
+        }
+        (Errno::ENOEXEC, _) => {
+            "it is not a program this machine can run (built for another one?)".to_string()
+        }
+        (errno, _) => errno.desc().to_string(),
+    };
+    format!("cannot execute {shown}: {why} ({errno})")
+}
+
+/// The interpreter named by a script's `#!` line, if `program` is a script.
+fn interpreter(program: &Path) -> Option<String> {
+    let start = fs::read(program).ok()?;
+    let first_line = start.strip_prefix(b"#!")?.split(|&b| b == b'\n').next()?;
+    let text = String::from_utf8_lossy(first_line);
+    text.split_whitespace().next().map(str::to_string)
+}
+
+/// Finds the program to run the way a shell does: a name with a slash is a
+/// path; any other name is looked up in each directory of `PATH` in turn.
+fn find_program(name: &OsStr) -> Result<PathBuf, String> {
+    let shown = name.to_string_lossy();
+    if name.as_bytes().contains(&b'/') {
+        let path = PathBuf::from(name);
+        return if is_executable(&path) {
+            Ok(path)
+        } else {
+            Err(format!(
+                "cannot run '{shown}': no executable file at that path"
+            ))
+        };
+    }
+    let search_path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&search_path)
+        .map(|dir| dir.join(name))
+        .find(|path| is_executable(path))
+        .ok_or_else(|| {
+            format!(
+                "cannot find '{shown}' in PATH: check the spelling, or give a path like ./{shown}"
+            )
+        })
+}
+
+fn is_executable(path: &Path) -> bool {
+    path.metadata()
+        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+fn c_string(text: &OsStr) -> Result<CString, String> {
+    CString::new(text.as_bytes()).map_err(|_| {
+        let shown = text.to_string_lossy();
+        format!("'{shown}' contains a NUL byte, which cannot be passed to a program")
+    })
+}
+// ANCHOR_END: all

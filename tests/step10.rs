@@ -1,0 +1,313 @@
+//! Step 10: strace -c's table, counted in the kernel by eBPF programs, with
+//! the program never stopped. (Its counts are compared with real strace's in
+//! `compare_strace.rs`; what it keeps of the tracers' contracts, in
+//! `contracts.rs`.)
+
+mod common;
+use common::*;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_prints_step4s_table_with_the_same_counts() {
+    let command = [binary("tracee"), "mixed"];
+    let output = run_binary("step10", &[&["-c"], &command[..]].concat());
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output), "mixed: begin\nmixed: done\n");
+    let table = stderr(&output);
+    let step4 = stderr(&run_binary("step4", &[&["-c"], &command[..]].concat()));
+    // The same layout: header, rule, rows, rule, total.
+    let lines: Vec<&str> = table.lines().collect();
+    let step4_lines: Vec<&str> = step4.lines().collect();
+    assert_eq!(lines[0], step4_lines[0], "{table}");
+    assert_eq!(lines[1], step4_lines[1], "{table}");
+    assert_eq!(lines[lines.len() - 2], lines[1], "{table}");
+    assert_eq!(summary_counts(&table), summary_counts(&step4), "{table}");
+    let counts = summary_counts(&table);
+    assert!(!counts.contains_key("exit_group"), "{table}");
+    assert_eq!(counts["execve"], (1, 0), "{table}");
+    assert_eq!(counts["mkdir"], (1, 1), "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_time_is_the_time_spent_in_each_syscall() {
+    // As with strace -c -w: sleep's 0.3 s are spent inside one syscall.
+    let table = stderr(&run_binary("step10", &["-c", "sleep", "0.3"]));
+    let rows = summary_rows(&table);
+    let top = &rows[0];
+    assert_eq!(top[top.len() - 1], "clock_nanosleep", "{table}");
+    let seconds: f64 = top[1].parse().unwrap();
+    assert!((0.3..0.5).contains(&seconds), "{table}");
+    // The rows are sorted by time, the slowest first.
+    let times: Vec<f64> = rows[..rows.len() - 1]
+        .iter()
+        .map(|row| row[1].parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|pair| pair[0] >= pair[1]), "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_counts_every_thread_of_the_program_and_no_other_process() {
+    // 4 threads, 25 getppid calls each, in the program: all counted; the same
+    // program run by a shell, as its child: none of them.
+    let table = stderr(&run_binary(
+        "step10",
+        &["-c", binary("tracee"), "threads", "4", "25"],
+    ));
+    assert_eq!(summary_counts(&table)["getppid"], (100, 0), "{table}");
+    let script = format!("{} getppid 30; true", binary("tracee"));
+    let table = stderr(&run_binary("step10", &["-c", "sh", "-c", &script]));
+    let getppid = summary_counts(&table).get("getppid").copied();
+    assert!(getppid.is_none_or(|(calls, _)| calls < 30), "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_never_stops_the_program() {
+    // A stopped program stays stopped: nothing resumes it behind its back
+    // (under steps 2-4, SIGSTOP does not stop it at all).
+    let script = "kill -STOP $$; echo resumed";
+    let tracer = Command::new(binary("step10"))
+        .args(["-c", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stopped = || process(&["sh", "-c", script]) == Some('T');
+    assert!(eventually(stopped), "the program did not stop");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(stopped(), "the program was resumed");
+    for pid in processes_with_parent(tracer.id()) {
+        run("kill", &["-CONT", &pid.to_string()]);
+    }
+    let output = tracer.wait_with_output().unwrap();
+    assert_eq!(stdout(&output), "resumed\n");
+    assert!(output.status.success());
+}
+
+/// Runs step 10 without the capabilities BPF needs: as root, through
+/// `setpriv`, which drops them all; as anyone else, as it is.
+fn run_step10_unprivileged(args: &[&str]) -> std::process::Output {
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(2) == Some("0"));
+    if is_root {
+        let drop_all = ["--inh-caps=-all", "--bounding-set=-all", binary("step10")];
+        run("setpriv", &[&drop_all[..], args].concat())
+    } else {
+        run_binary("step10", args)
+    }
+}
+
+#[test]
+fn step10_without_privileges_says_what_to_do_and_leaves_nothing() {
+    let marker = "23.1406";
+    let output = run_step10_unprivileged(&["-c", "sleep", marker]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    assert!(message.starts_with("step10: cannot "), "{message}");
+    assert!(message.contains("EPERM"), "{message}");
+    assert!(message.contains("CAP_BPF and CAP_PERFMON"), "{message}");
+    assert!(message.contains("sudo"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    assert!(!is_running(&["sleep", marker]), "the program ran anyway");
+    // The child that waited to run it is gone too.
+    let tracer = [binary("step10"), "-c", "sleep", marker];
+    assert!(!is_running(&tracer), "a child was left waiting");
+}
+
+#[test]
+fn step10_bad_input_gets_one_line() {
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&[], 2, "no command to trace; usage: step10 -c COMMAND"),
+        (&["ls"], 2, "step 10 only counts, so -c is required"),
+        (&["-x", "ls"], 2, "unknown option '-x'; usage:"),
+        (
+            &["-c", "no-such-command-here"],
+            1,
+            "cannot find 'no-such-command-here' in PATH",
+        ),
+    ];
+    for (args, exit_code, expected) in cases {
+        let output = run_binary("step10", args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(exit_code), "{args:?}: {message}");
+        assert_eq!(message.lines().count(), 1, "{args:?}: {message}");
+        assert!(message.starts_with("step10: "), "{message}");
+        assert!(message.contains(expected), "{args:?}: {message}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_says_why_the_program_could_not_start() {
+    // The exec fails after the counters are in place: the child says why.
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/no-interpreter.sh"
+    );
+    let output = run_binary("step10", &["-c", script]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
+        "{message}"
+    );
+}
+
+/// The ids of the BPF objects (programs, maps, links) that process `pid`
+/// holds, from the `prog_id:`, `map_id:` and `link_id:` lines of its
+/// /proc/PID/fdinfo/*.
+fn bpf_objects(pid: u32) -> BTreeSet<(BpfObject, u32)> {
+    let mut objects = BTreeSet::new();
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return objects;
+    };
+    for entry in entries {
+        let info = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        for line in info.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            let kind = match key {
+                "prog_id" => BpfObject::Program,
+                "map_id" => BpfObject::Map,
+                "link_id" => BpfObject::Link,
+                _ => continue,
+            };
+            objects.insert((kind, value.trim().parse().unwrap()));
+        }
+    }
+    objects
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum BpfObject {
+    Program,
+    Map,
+    Link,
+}
+
+/// Whether the kernel still has the BPF object `id`: `bpf(2)`'s
+/// `BPF_*_GET_FD_BY_ID` opens it, or fails with ENOENT once it is gone.
+fn exists(kind: BpfObject, id: u32) -> bool {
+    let command = match kind {
+        BpfObject::Program => 13, // BPF_PROG_GET_FD_BY_ID
+        BpfObject::Map => 14,     // BPF_MAP_GET_FD_BY_ID
+        BpfObject::Link => 30,    // BPF_LINK_GET_FD_BY_ID
+    };
+    // union bpf_attr for these commands: the id, then next_id, open_flags.
+    let attr: [u32; 3] = [id, 0, 0];
+    // SAFETY: `attr` is laid out as the kernel expects and lives across the
+    // call; the size given is its own.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, command, attr.as_ptr(), 12) };
+    if fd >= 0 {
+        // SAFETY: the kernel has just given us this descriptor.
+        unsafe { libc::close(fd as i32) };
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT)
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn the_kernel_unloads_everything_when_the_tracer_dies() {
+    let marker = "19.2137";
+    let mut tracer = Command::new(binary("step10"))
+        .args(["-c", "sleep", marker])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the program runs, the two programs are attached: two links, the
+    // two programs, three maps.
+    assert!(eventually(|| is_running(&["sleep", marker])));
+    let objects = bpf_objects(tracer.id());
+    let kinds: Vec<BpfObject> = objects.iter().map(|(kind, _)| *kind).collect();
+    use BpfObject::*;
+    assert_eq!(
+        kinds,
+        [Program, Program, Map, Map, Map, Link, Link],
+        "{objects:?}"
+    );
+    assert!(objects.iter().all(|(kind, id)| exists(*kind, *id)));
+
+    tracer.kill().unwrap();
+    tracer.wait().unwrap();
+    let all_gone = || objects.iter().all(|(kind, id)| !exists(*kind, *id));
+    let gone = eventually(all_gone);
+    // Nothing stops the program: it runs on, no longer counted, as it would
+    // if strace -c were killed.
+    let program_ran_on = is_running(&["sleep", marker]);
+    run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
+    assert!(gone, "still loaded after the tracer died: {objects:?}");
+    assert!(program_ran_on);
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn a_tracer_killed_as_it_starts_leaves_no_child_waiting() {
+    // Kill the tracer at every moment of its start: the child waiting for
+    // the word to go must die with it (PR_SET_PDEATHSIG), never wait forever.
+    let marker = "17.3205";
+    let tracer_args = [binary("step10"), "-c", "sleep", marker];
+    for try_number in 0..40u64 {
+        let mut tracer = Command::new(tracer_args[0])
+            .args(&tracer_args[1..])
+            // A child left behind must not hold the test's output open.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(try_number * 50));
+        tracer.kill().unwrap();
+        tracer.wait().unwrap();
+        // A child forked but not yet run has the tracer's command line.
+        let gone = eventually(|| !is_running(&tracer_args));
+        run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
+        assert!(gone, "killed after {try_number} x 50 µs: a child is left");
+    }
+}
+
+/// The processes whose parent is `parent`.
+fn processes_with_parent(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status.lines().any(|line| {
+                line.strip_prefix("PPid:")
+                    .is_some_and(|ppid| ppid.trim() == parent.to_string())
+            })
+        })
+        .collect()
+}
