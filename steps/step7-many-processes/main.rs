@@ -14,9 +14,10 @@
 //! With `-p PID`, we attach to a program that is already running
 //! (attach.rs), and Ctrl-C lets it go, running on as before.
 //!
-//! The rest is step 6's: signals.rs and spawn.rs are its files, memory.rs
-//! and output.rs step 5's, all unchanged; decode.rs is step 5's with one
-//! addition, the call as far as its entry shows it.
+//! The rest is step 6's: signals.rs is its file, memory.rs and output.rs
+//! step 5's, all unchanged; decode.rs is step 5's with one addition, the
+//! call as far as its entry shows it, and spawn.rs step 6's with one, a
+//! SIGCONT that lets the program's threads start running.
 //!
 //! Run it: `cargo build`, then `./target/debug/step7 -f sh -c 'ls / | wc -l'`.
 
@@ -35,7 +36,6 @@ mod memory;
 mod output;
 #[path = "../step6-trustworthy/signals.rs"]
 mod signals;
-#[path = "../step6-trustworthy/spawn.rs"]
 mod spawn;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -734,14 +734,16 @@ impl Tracer<'_> {
     /// After a successful execve. When a thread other than the main one
     /// calls it, the kernel ends every other thread, and the caller takes
     /// the main thread's id: the stop comes from that id, and
-    /// PTRACE_GETEVENTMSG gives the id the caller had. Its state moves
-    /// there, and the main thread's, which vanished without an exit report,
-    /// goes.
+    /// PTRACE_GETEVENTMSG gives the id the caller had. The main thread
+    /// vanishes without an exit report: we end its line as strace does,
+    /// and the caller's state moves to its id.
     fn exec_done(&mut self, tid: Pid) {
         let former = ptrace::getevent(tid).map_or(tid, |old| Pid::from_raw(old as i32));
-        if former != tid
-            && let Some(thread) = self.threads.remove(&former)
-        {
+        if former != tid && self.threads.contains_key(&former) {
+            if let Some(entered) = self.threads.get_mut(&tid).and_then(|t| t.inside.take()) {
+                self.never_returned(tid, entered);
+            }
+            let thread = self.threads.remove(&former).expect("checked above");
             self.threads.insert(tid, thread);
             self.printer.pid_changed(former, tid);
             let text = format!("+++ superseded by execve in pid {former} +++");
@@ -811,22 +813,8 @@ impl Tracer<'_> {
             let started = self.started.take();
             return Err(started.map_or_else(String::new, spawn::Started::failure));
         }
-        let inside = thread.inside.take();
-        if !self.options.count
-            && let Some(entered) = inside
-            && let Some(pending) = &entered.pending
-        {
-            // strace marks what the entry could not show.
-            let unknown = match self.decoder(tid).decoded_at_entry(pending) {
-                true => "",
-                false => " <unfinished ...>",
-            };
-            let name = entered.abi.syscall_name(entered.number);
-            let entry = self.entry_text(tid, &entered, pending);
-            let call = format!("{entry}{unknown})");
-            let prefix = self.prefix(tid);
-            self.printer
-                .end_call(tid, prefix, &name, &entry, &call, "?");
+        if let Some(entered) = thread.inside.take() {
+            self.never_returned(tid, entered);
         }
         self.show(tid, &format!("+++ {text} +++"));
         self.threads.remove(&tid);
@@ -834,6 +822,27 @@ impl Tracer<'_> {
             self.first_ending = Some(ending);
         }
         Ok(Resume::Gone)
+    }
+
+    /// A call the thread never returned from (`exit_group`, or killed in
+    /// it): `= ?`, and what its entry could not show, `<unfinished ...>`.
+    fn never_returned(&mut self, tid: Pid, entered: Entered) {
+        let Some(pending) = &entered.pending else {
+            return;
+        };
+        if self.options.count {
+            return;
+        }
+        let unknown = match self.decoder(tid).decoded_at_entry(pending) {
+            true => "",
+            false => " <unfinished ...>",
+        };
+        let name = entered.abi.syscall_name(entered.number);
+        let entry = self.entry_text(tid, &entered, pending);
+        let call = format!("{entry}{unknown})");
+        let prefix = self.prefix(tid);
+        self.printer
+            .end_call(tid, prefix, &name, &entry, &call, "?");
     }
     // ANCHOR_END: ended
 

@@ -21,6 +21,18 @@
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
+//!   tracee threads N        starts N threads, each calls getppid 10 times
+//!                           and writes "thread I\n"; joins them
+//!   tracee forks N          forks N children, each calls getppid 10 times,
+//!                           writes "child I\n" into a pipe and exits with I;
+//!                           the parent (SIGCHLD blocked) reads the pipe,
+//!                           copies it to stdout and waits for each child
+//!   tracee thread-exec      a second thread calls execve (of `tracee
+//!                           getppid 3`) while the main thread sleeps
+//!   tracee loop FILE        works forever with two threads: the main one
+//!                           writes a count, one more every 10 ms, into FILE
+//!                           (SIGUSR1 adds 1000 to it); the other sleeps a
+//!                           second at a time
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -41,11 +53,15 @@ fn main() {
         ["sigint-handler"] => sigint_handler(),
         ["stop-self"] => stop_self(),
         ["stopped-awhile"] => stopped_awhile(),
+        ["threads", count] => threads(parse_count(count)),
+        ["forks", count] => forks(parse_count(count)),
+        ["thread-exec"] => thread_exec(),
+        ["loop", file] => work_in_a_loop(file),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile"
+                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE"
             );
             process::exit(2);
         }
@@ -371,4 +387,140 @@ fn stopped_awhile() {
         }
     }
     stop_self();
+}
+
+/// N threads, each with exactly 10 getppid calls and one write.
+fn threads(count: u32) {
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            std::thread::spawn(move || {
+                call_getppid(10);
+                say(&format!("thread {i}\n"));
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
+
+/// N children, each with exactly 10 getppid calls and one write into a
+/// pipe, that the parent reads; each exits with its number.
+fn forks(count: u32) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` and `sigchld` are valid for pipe and sigset to fill; the
+    // children make only async-signal-safe calls (getppid, write, _exit).
+    unsafe {
+        // SIGCHLD blocked: a traced process sees even a signal it ignores,
+        // and a read it interrupts fails and starts again, or not, as the
+        // children's timing decides. Blocked, the counts are the same on
+        // every run.
+        let mut sigchld: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut sigchld);
+        libc::sigaddset(&mut sigchld, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &sigchld, ptr::null_mut());
+        libc::pipe(fds.as_mut_ptr());
+        for i in 0..count {
+            if libc::fork() == 0 {
+                libc::close(fds[0]);
+                call_getppid(10);
+                let line = [
+                    b'c',
+                    b'h',
+                    b'i',
+                    b'l',
+                    b'd',
+                    b' ',
+                    b'0' + (i % 10) as u8,
+                    b'\n',
+                ];
+                libc::write(fds[1], line.as_ptr().cast(), line.len());
+                libc::_exit(i as i32);
+            }
+        }
+        libc::close(fds[1]);
+        let mut buffer = [0u8; 512];
+        loop {
+            let n = libc::read(fds[0], buffer.as_mut_ptr().cast(), buffer.len());
+            if n <= 0 {
+                break;
+            }
+            write_all(&buffer[..n as usize]);
+        }
+        for _ in 0..count {
+            libc::wait(ptr::null_mut());
+        }
+    }
+}
+
+/// A thread other than the main one replaces the program: the kernel ends
+/// the main thread, and the caller takes its id.
+fn thread_exec() {
+    let program = CString::new(
+        env::current_exe()
+            .unwrap()
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    let args = [
+        c"tracee".as_ptr(),
+        c"getppid".as_ptr(),
+        c"3".as_ptr(),
+        ptr::null(),
+    ];
+    let program_address = program.as_ptr() as usize;
+    let args_address = args.as_ptr() as usize;
+    std::thread::spawn(move || {
+        // SAFETY: both point to live, NUL-terminated data (the main thread
+        // sleeps on, keeping `program` and `args`), and `args` ends with a
+        // null pointer.
+        unsafe {
+            libc::execv(
+                program_address as *const c_char,
+                args_address as *const *const c_char,
+            )
+        };
+    });
+    std::thread::sleep(std::time::Duration::from_secs(10));
+}
+
+static EXTRA: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn add_a_thousand(_: libc::c_int) {
+    EXTRA.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Works until killed: a count in FILE, one more every 10 ms, and 1000 more
+/// for each SIGUSR1; a second thread sleeps, mostly inside a syscall.
+fn work_in_a_loop(file: &str) -> ! {
+    on_signal(
+        libc::SIGUSR1,
+        add_a_thousand as *const () as libc::sighandler_t,
+    );
+    std::thread::spawn(|| {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+    let path = CString::new(file).unwrap();
+    let mut count = 0u64;
+    loop {
+        count += 1;
+        let text = format!(
+            "{}\n",
+            count + EXTRA.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        // SAFETY: `path` is NUL-terminated and `text` is a live buffer.
+        unsafe {
+            let fd = libc::open(
+                path.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                0o644,
+            );
+            libc::write(fd, text.as_ptr().cast(), text.len());
+            libc::close(fd);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
