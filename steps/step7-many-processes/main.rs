@@ -165,7 +165,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
         }
     }
     if rest.is_empty() && options.attach.is_empty() {
-        return Err(format!("no command to trace, and no -p PID; {USAGE}"));
+        return Err(format!("no command to trace; {USAGE}"));
     }
     options.command = rest.to_vec();
     Ok(options)
@@ -246,7 +246,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
         })?;
         announce_attached(pid, attached.len());
         for tid in attached {
-            threads.insert(tid, Thread::new(true));
+            threads.insert(tid, Thread::grabbed());
         }
     }
     // With -o FILE and -f, strace prefixes every line with its thread id.
@@ -364,6 +364,8 @@ struct Thread {
     /// The name of the last syscall a signal interrupted, which the kernel
     /// may resume with `restart_syscall`.
     interrupted: Option<String>,
+    /// Attached with -p, and not yet seen stopped.
+    grabbed: bool,
 }
 
 impl Thread {
@@ -373,6 +375,15 @@ impl Thread {
             inside: None,
             abi: Abi::X86_64,
             interrupted: None,
+            grabbed: false,
+        }
+    }
+
+    /// A thread that -p attached to, running: it may be inside a syscall.
+    fn grabbed() -> Thread {
+        Thread {
+            grabbed: true,
+            ..Thread::new(true)
         }
     }
 }
@@ -548,11 +559,26 @@ impl Tracer<'_> {
     // ANCHOR: meet
     /// A thread we have not seen stop before: a newborn (-f) at its first
     /// stop. Like strace, we count it from there, for the `[pid N]` prefix.
+    ///
+    /// A thread that -p attached to, at its first stop: if it was inside a
+    /// syscall, PTRACE_INTERRUPT broke the call off, and the kernel will
+    /// resume it (`restart_syscall`). Its number is still in `orig_rax`.
     fn meet(&mut self, tid: Pid, status: &WaitStatus) {
         let stopped = !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
         if stopped && !self.threads.contains_key(&tid) {
             self.newborn.remove(&tid);
             self.threads.insert(tid, Thread::new(true));
+        }
+        if let Some(thread) = self.threads.get_mut(&tid)
+            && stopped
+            && thread.grabbed
+        {
+            thread.grabbed = false;
+            if let Ok(registers) = ptrace::getregs(tid)
+                && (registers.orig_rax as i64) >= 0
+            {
+                thread.interrupted = Some(syscall_name(registers.orig_rax));
+            }
         }
     }
     // ANCHOR_END: meet
@@ -656,7 +682,12 @@ impl Tracer<'_> {
             pending,
             at: Instant::now(),
         };
-        if let Some(pending) = &entered.pending {
+        // Before the program starts, only the execve that starts it.
+        let shown = self.threads[&tid].program_started
+            || (abi == Abi::X86_64 && syscall.number == Sysno::execve as u64);
+        if let Some(pending) = &entered.pending
+            && shown
+        {
             let text = self.entry_text(tid, &entered, pending);
             let prefix = self.prefix(tid);
             self.printer.open_call(tid, prefix, text);

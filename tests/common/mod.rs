@@ -17,13 +17,14 @@ pub fn binary(name: &str) -> &'static str {
         "step4" => env!("CARGO_BIN_EXE_step4"),
         "step5" => env!("CARGO_BIN_EXE_step5"),
         "step6" => env!("CARGO_BIN_EXE_step6"),
+        "step7" => env!("CARGO_BIN_EXE_step7"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
     }
 }
 
 /// The tracing steps, which all keep the contracts of `tests/contracts.rs`.
-pub const TRACING_STEPS: [&str; 5] = ["step2", "step3", "step4", "step5", "step6"];
+pub const TRACING_STEPS: [&str; 6] = ["step2", "step3", "step4", "step5", "step6", "step7"];
 
 /// Runs `program` with `args` to the end, stdin empty, and returns what it did.
 pub fn run(program: &str, args: &[&str]) -> Output {
