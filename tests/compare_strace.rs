@@ -143,16 +143,12 @@ fn step5_counts_only_what_e_selects_as_strace_does() {
     }
 }
 
-/// Step 6's whole trace, masked: syscall lines, signals, stops and the
-/// ending, each equal to strace's.
-fn assert_all_lines_match_strace(command: &[&str]) {
-    let file = std::env::temp_dir().join(format!("step6-{}.txt", std::process::id()));
+/// A step's whole trace (step 6 or later), masked: syscall lines, signals,
+/// stops and the ending, each equal to strace's.
+fn assert_all_lines_match_strace(step: &str, command: &[&str]) {
+    let file = std::env::temp_dir().join(format!("{step}-{}.txt", std::process::id()));
     let file_name = file.to_str().unwrap();
-    let output = run_within(
-        HANG,
-        binary("step6"),
-        &[&["-o", file_name], command].concat(),
-    );
+    let output = run_within(HANG, binary(step), &[&["-o", file_name], command].concat());
     assert!(output.status.code().is_some(), "{output:?}");
     let ours = read(&file);
     std::fs::remove_file(&file).unwrap();
@@ -160,12 +156,12 @@ fn assert_all_lines_match_strace(command: &[&str]) {
     let mask = |trace: &str| trace.lines().map(mask_line).collect::<Vec<_>>();
     let (ours_masked, theirs_masked) = (mask(&ours), mask(&theirs));
     for (i, (a, b)) in ours_masked.iter().zip(&theirs_masked).enumerate() {
-        assert_eq!(a, b, "{command:?}, line {}:\n--- step6:\n{ours}", i + 1);
+        assert_eq!(a, b, "{command:?}, line {}:\n--- {step}:\n{ours}", i + 1);
     }
     assert_eq!(
         ours_masked.len(),
         theirs_masked.len(),
-        "{command:?}: not as many lines\n--- step6:\n{ours}\n--- strace:\n{theirs}"
+        "{command:?}: not as many lines\n--- {step}:\n{ours}\n--- strace:\n{theirs}"
     );
 }
 
@@ -174,7 +170,7 @@ fn assert_all_lines_match_strace(command: &[&str]) {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
-fn step6_lines_equal_strace_lines() {
+fn step6_and_step7_lines_equal_strace_lines() {
     let dir = std::env::temp_dir().join(format!("step6-compare-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("lines.txt");
@@ -195,8 +191,11 @@ fn step6_lines_equal_strace_lines() {
         &["sh", "-c", "exec echo hello"],
         &["cat", "/nonexistent"],
     ];
-    for command in commands {
-        assert_all_lines_match_strace(command);
+    // Step 7 on one process: step 6's lines, not a prefix more.
+    for step in ["step6", "step7"] {
+        for command in commands {
+            assert_all_lines_match_strace(step, command);
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -206,7 +205,7 @@ fn step6_lines_equal_strace_lines() {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
-fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
+fn step6_and_step7_counts_match_strace_on_programs_that_get_signals_and_exec() {
     let tracee = binary("tracee");
     let commands: [&[&str]; 9] = [
         &["ls", "-l", "/"],
@@ -222,8 +221,10 @@ fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
         &["sh", "-c", "trap : USR1; kill -USR1 $$"],
         &["cat", "/nonexistent"],
     ];
-    for command in commands {
-        assert_step_counts_match_strace("step6", command);
+    for step in ["step6", "step7"] {
+        for command in commands {
+            assert_step_counts_match_strace(step, command);
+        }
     }
     if run_shell("sh", "command -v python3", &[]).status.success() {
         assert_step_counts_match_strace("step6", &["python3", "-c", "pass"]);

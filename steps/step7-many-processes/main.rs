@@ -231,6 +231,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
     if let Some(child) = first {
         threads.insert(child, Thread::new(false));
     }
+    let mut announced = Vec::new();
     for &pid in &options.attach {
         // No PTRACE_O_EXITKILL here: should we die, the program lives on.
         let attached = attach::attach(pid, ptrace_options(options.follow)).inspect_err(|_| {
@@ -244,10 +245,14 @@ fn trace(options: &Options) -> Result<Ending, String> {
                 spawn::kill_child(child);
             }
         })?;
-        announce_attached(pid, attached.len());
+        announced.push((pid, attached.len()));
         for tid in attached {
             threads.insert(tid, Thread::grabbed());
         }
+    }
+    // Once all are attached: a failure says only what failed.
+    for (pid, threads) in announced {
+        announce_attached(pid, threads);
     }
     // With -o FILE and -f, strace prefixes every line with its thread id.
     let numbered = options.output.is_some() && (options.follow || threads.len() > 1);

@@ -22,7 +22,7 @@
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
 //!   tracee threads N        starts N threads, each calls getppid 10 times
-//!                           and writes "thread I\n"; joins them
+//!                           and writes "thread I\n"; joins them after 0.3 s
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
 //!                           the parent (SIGCHLD blocked) reads the pipe,
@@ -391,6 +391,11 @@ fn stopped_awhile() {
 
 /// N threads, each with exactly 10 getppid calls and one write.
 fn threads(count: u32) {
+    // One memory arena for all threads: a thread's first allocation would
+    // otherwise map an arena of its own, and trim it with one munmap or
+    // two, as the address the kernel chose decides.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     let threads: Vec<_> = (0..count)
         .map(|i| {
             std::thread::spawn(move || {
@@ -399,6 +404,9 @@ fn threads(count: u32) {
             })
         })
         .collect();
+    // Time for all to end: a join that has to wait makes one more futex
+    // call, and whether it has to would change from run to run.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     for thread in threads {
         thread.join().unwrap();
     }
