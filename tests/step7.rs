@@ -20,17 +20,19 @@ fn step7(args: &[&str]) -> std::process::Output {
     run_within(HANG, binary("step7"), args)
 }
 
-/// `step7 -f -c` and `strace -f -c` on `command`. strace runs twice: what
-/// its two runs agree on (most calls and errors), step 7 must equal; what
-/// they do not (a signal that interrupts a call, or not, as the timing of
-/// the processes decides), step 7 must at least have seen.
-fn assert_follow_counts_match_strace(command: &[&str]) {
+/// `step7 -f -c` and `strace -f -c` on `command`. strace runs three times:
+/// what its runs agree on (most calls and errors), step 7 must equal; what
+/// they do not, or what `loose` names, step 7 must at least have seen.
+fn assert_follow_counts_match_strace(command: &[&str], loose: &[&str]) {
     let ours = summary_counts(&stderr(&step7(&[&["-f", "-c"], command].concat())));
-    let first = summary_counts(&run_strace(&["-f", "-c"], command));
-    let second = summary_counts(&run_strace(&["-f", "-c"], command));
+    let runs: Vec<_> = (0..3)
+        .map(|_| summary_counts(&run_strace(&["-f", "-c"], command)))
+        .collect();
+    let first = &runs[0];
     let mut compared = 0;
-    for (name, counts) in &first {
-        if second.get(name) == Some(counts) && name != "total" {
+    for (name, counts) in first {
+        let repeated = runs.iter().all(|run| run.get(name) == Some(counts));
+        if repeated && name != "total" && !loose.contains(&name.as_str()) {
             assert_eq!(
                 ours.get(name),
                 Some(counts),
@@ -43,10 +45,7 @@ fn assert_follow_counts_match_strace(command: &[&str]) {
     }
     // Nothing seen that strace never sees.
     for name in ours.keys() {
-        assert!(
-            first.contains_key(name) || second.contains_key(name),
-            "{name}"
-        );
+        assert!(runs.iter().any(|run| run.contains_key(name)), "{name}");
     }
     assert!(compared > 10, "{command:?}: too little compared");
 }
@@ -58,16 +57,24 @@ fn assert_follow_counts_match_strace(command: &[&str]) {
 )]
 fn follow_counts_match_strace_on_forks_pipes_and_threads() {
     let tracee = binary("tracee");
-    let commands: [&[&str]; 6] = [
-        &[tracee, "threads", "3"],
-        &[tracee, "forks", "3"],
-        &[tracee, "thread-exec"],
-        &["sh", "-c", "ls / | sort | head -3"],
-        &["sh", "-c", "for i in 1 2 3; do /bin/true; done"],
-        &["sh", "-c", "(echo a; echo b) | cat | wc -l"],
+    // The test's programs block SIGCHLD, or have no children: their counts
+    // are the same on every run.
+    for mode in [&["threads", "3"][..], &["forks", "3"], &["thread-exec"]] {
+        assert_follow_counts_match_strace(&[&[tracee], mode].concat(), &[]);
+    }
+    // A shell gets SIGCHLD as each child ends, and where it comes is the
+    // processes' timing, which a tracer changes: inside a wait4 (which
+    // then fails and starts again) or not, inside a fork (clone, which the
+    // kernel starts again) or not; and each handler's return is an
+    // rt_sigreturn. strace's own runs differ there.
+    let moved_by_sigchld = ["rt_sigreturn", "wait4", "clone"];
+    let scripts = [
+        "ls / | sort | head -3",
+        "for i in 1 2 3; do /bin/true; done",
+        "echo hello | cat | wc -c",
     ];
-    for command in commands {
-        assert_follow_counts_match_strace(command);
+    for script in scripts {
+        assert_follow_counts_match_strace(&["sh", "-c", script], &moved_by_sigchld);
     }
 }
 
@@ -453,6 +460,38 @@ fn attach_then_detach_on_each_signal_leaves_the_program_running() {
         running.assert_runs_on();
         wait_until(|| running.count() > before + 1000, "SIGUSR1's thousand");
     }
+}
+
+/// (The signal waits in the program, which is stopped at a syscall for its
+/// tracer; a signal caught in its own stop, signal-delivery-stop, at the
+/// moment of the detach, attach.rs passes on too, but no test can make that
+/// moment come on demand.)
+#[test]
+fn a_signal_that_comes_while_the_tracer_is_stopped_is_delivered_after_detach() {
+    let running = Loop::start("signal-at-detach");
+    let trace_file = running.file.with_file_name("trace");
+    let mut tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
+    let tracer_pid = Pid::from_raw(tracer.id() as i32);
+    wait_until(|| read(&trace_file).contains("write("), "the trace");
+    // The tracer stopped, a signal reaches the program, stopped for its
+    // tracer; then the tracer is told to go, and continued: it must let
+    // the program go with its signal.
+    kill(tracer_pid, Signal::SIGSTOP).unwrap();
+    wait_until(|| process_state(tracer_pid) == 'T', "the tracer to stop");
+    let before = running.count();
+    kill(running.pid(), Signal::SIGUSR1).unwrap();
+    wait_until(|| running.states().contains(&'t'), "the program's stop");
+    kill(tracer_pid, Signal::SIGINT).unwrap();
+    kill(tracer_pid, Signal::SIGCONT).unwrap();
+    assert_eq!(wait_for_end(&mut tracer).signal(), Some(libc::SIGINT));
+    running.assert_runs_on();
+    wait_until(|| running.count() > before + 1000, "SIGUSR1's thousand");
+}
+
+fn process_state(pid: Pid) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .map_or('?', |(_, rest)| rest.chars().next().unwrap())
 }
 
 #[test]

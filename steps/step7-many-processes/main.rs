@@ -342,6 +342,24 @@ fn block_interrupts() -> SigSet {
     let _ = signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
     set
 }
+/// One of `interrupts` that has arrived (blocked, it waits), taken.
+fn pending_interrupt(interrupts: &SigSet) -> Option<Signal> {
+    // SAFETY: sigpending fills the set it is given, which is ours.
+    let pending = unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        pending
+    };
+    let signal = interrupts.iter().find(|&signal| {
+        // SAFETY: sigismember only reads the set.
+        let is_pending = unsafe { libc::sigismember(&pending, signal as libc::c_int) } == 1;
+        signal != Signal::SIGCHLD && is_pending
+    })?;
+    // Taken, so that it does not stay pending: sigwait returns at once.
+    let mut only_this = SigSet::empty();
+    only_this.add(signal);
+    only_this.wait().ok()
+}
 // ANCHOR_END: interrupts
 
 // ANCHOR: records
@@ -543,6 +561,10 @@ impl Tracer<'_> {
             flags |= WaitPidFlag::WNOHANG;
         }
         loop {
+            // Told to stop: before anything else, however busy the threads.
+            if let Some(signal) = self.interrupts.as_ref().and_then(pending_interrupt) {
+                return Ok(Event::Interrupted(signal));
+            }
             match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::StillAlive) => {}
                 Ok(status) => return Ok(Event::Stop(status)),

@@ -25,8 +25,8 @@
 //!                           and writes "thread I\n"; joins them after 0.3 s
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
-//!                           the parent (SIGCHLD blocked) reads the pipe,
-//!                           copies it to stdout and waits for each child
+//!                           the parent (SIGCHLD blocked) waits for each
+//!                           child, then copies the pipe to stdout
 //!   tracee thread-exec      a second thread calls execve (of `tracee
 //!                           getppid 3`) while the main thread sleeps
 //!   tracee loop FILE        works forever with two threads: the main one
@@ -447,6 +447,11 @@ fn forks(count: u32) {
             }
         }
         libc::close(fds[1]);
+        // Every child ended first: their lines are all in the pipe, for
+        // one read (and one more that sees the end), on every run.
+        for _ in 0..count {
+            libc::wait(ptr::null_mut());
+        }
         let mut buffer = [0u8; 512];
         loop {
             let n = libc::read(fds[0], buffer.as_mut_ptr().cast(), buffer.len());
@@ -454,9 +459,6 @@ fn forks(count: u32) {
                 break;
             }
             write_all(&buffer[..n as usize]);
-        }
-        for _ in 0..count {
-            libc::wait(ptr::null_mut());
         }
     }
 }
