@@ -262,6 +262,16 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "book/solutions/ch4_sort_by_calls.rs",
     ),
     (
+        "ch5_peekdata.diff",
+        "steps/step5-arguments/memory.rs",
+        "book/solutions/ch5_peekdata_memory.rs",
+    ),
+    (
+        "ch5_uname.diff",
+        "steps/step5-arguments/decode.rs",
+        "book/solutions/ch5_uname_decode.rs",
+    ),
+    (
         "ch6_resume_stopped.diff",
         "steps/step6-trustworthy/main.rs",
         "book/solutions/ch6_resume_stopped.rs",
@@ -614,6 +624,13 @@ fn masking_hides_only_what_varies() {
     // A pid is a pid however many digits it has (CI's are small).
     let child = "step2: child 29242 is stopped\ngetpid() = 29242\nby process 29242, which\n";
     assert_eq!(mask(child), mask(&child.replace("29242", "922")));
+    // Addresses inside a string: a line of /proc/self/maps, cut by -s.
+    let maps = "read(3, \"[vdso]\\n7ffc1d2e3000-7f\"..., 1024) = 782\n";
+    assert_eq!(
+        mask(maps),
+        mask(&maps.replace("7ffc1d2e3000-7f", "7ffe00aa1000-7e"))
+    );
+    assert_ne!(mask(maps), mask(&maps.replace("vdso", "vsys")));
     let signals = "kill(29242, SIGTERM)                    = 0\n--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=29242, si_uid=0} ---\n[ Process PID=29242 runs in 32 bit mode. ]\n";
     let short_pid = signals
         .replace("kill(29242, SIGTERM)    ", "kill(922, SIGTERM)      ")

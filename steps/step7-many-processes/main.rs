@@ -491,9 +491,10 @@ impl Tracer<'_> {
     /// Follows every thread from stop to stop, whichever stops, until none
     /// is left. The kernel says what each stop is; we only act on it.
     fn follow(&mut self) -> Result<Ending, String> {
-        // The child is at the entry of the execve that starts the program.
+        // The child is stopped before its execve. What it does until then
+        // (the end of `raise`, a `prctl`) is the tracer's, not the
+        // program's: like strace, we show nothing of it (syscall_done).
         if let Some(child) = self.first {
-            self.syscall_stop(child)?;
             self.resume(child, Resume::Syscall(None))?;
         }
         loop {
@@ -530,7 +531,7 @@ impl Tracer<'_> {
                 WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP)
                     if is_stopping(signal) =>
                 {
-                    let text = format!("--- stopped by {} ---", signals::name(signal as i32));
+                    let text = format!("--- stopped by {} ---", decode::signal_name(signal as i32));
                     self.show(tid, &text);
                     Resume::Listen
                 }
@@ -856,7 +857,7 @@ impl Tracer<'_> {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), Ending::Exited(code)),
             WaitStatus::Signaled(_, signal, core_dumped) => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                let name = signals::name(signal as i32);
+                let name = decode::signal_name(signal as i32);
                 (format!("killed by {name}{core}"), Ending::Killed(signal))
             }
             _ => return Ok(Resume::Gone),

@@ -252,7 +252,8 @@ pub fn mask_line(line: &str) -> String {
 }
 
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in
-/// text, such as the lines of /proc/self/maps that a program reads.
+/// text, such as the lines of /proc/self/maps that a program reads. The end
+/// of such a range, `HEX-7f`, may be cut short by `-s`: it is masked too.
 fn mask_hex_runs(word: String) -> String {
     let mut masked = String::new();
     let mut run = String::new();
@@ -261,7 +262,12 @@ fn mask_hex_runs(word: String) -> String {
             run.push(c);
             continue;
         }
-        masked.push_str(if run.len() >= 8 { "HEX" } else { &run });
+        let range_end = masked.ends_with("HEX-") && !run.is_empty();
+        masked.push_str(if run.len() >= 8 || range_end {
+            "HEX"
+        } else {
+            &run
+        });
         run.clear();
         masked.push(c);
     }

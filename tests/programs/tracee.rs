@@ -33,6 +33,8 @@
 //!                           writes a count, one more every 10 ms, into FILE
 //!                           (SIGUSR1 adds 1000 to it); the other sleeps a
 //!                           second at a time
+//!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
+//!                           strace 6.1) and 1000, which is no syscall
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -57,11 +59,13 @@ fn main() {
         ["forks", count] => forks(parse_count(count)),
         ["thread-exec"] => thread_exec(),
         ["loop", file] => work_in_a_loop(file),
+        ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE"
+                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE \
+                 | new-syscalls"
             );
             process::exit(2);
         }
@@ -532,5 +536,17 @@ fn work_in_a_loop(file: &str) -> ! {
             libc::close(fd);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Two syscalls strace 6.1 does not know: fchmodat2 (452, Linux 6.6), and
+/// 1000, which is no syscall at all.
+fn new_syscalls() {
+    let missing = CString::new("/nonexistent/tracee-test").unwrap();
+    // SAFETY: fchmodat2 only reads the path, a live C string; 1000 is no
+    // syscall, and the kernel answers ENOSYS.
+    unsafe {
+        libc::syscall(452, libc::AT_FDCWD, missing.as_ptr(), 0o644, 0);
+        libc::syscall(1000);
     }
 }
