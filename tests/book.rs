@@ -195,6 +195,41 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         "strace -c /usr/bin/env true",
         Check::Same,
     ),
+    (
+        "step7-parent-waits.txt",
+        "./target/debug/step7 -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "strace-parent-waits.txt",
+        "strace -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-no-f-parent-waits.txt",
+        "./target/debug/step7 -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-thread-exec.txt",
+        "./target/debug/step7 -f -e trace=getppid ./target/debug/tracee thread-exec",
+        Check::Same,
+    ),
+    (
+        "step7-c-forks.txt",
+        "./target/debug/step7 -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "strace-c-forks.txt",
+        "strace -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "step7-bad-pid.txt",
+        "./target/debug/step7 -p 99999999",
+        Check::Same,
+    ),
 ];
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
@@ -224,6 +259,21 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step6-spawn.diff",
         "steps/step2-traceme/spawn.rs",
         "steps/step6-trustworthy/spawn.rs",
+    ),
+    (
+        "step7.diff",
+        "steps/step6-trustworthy/main.rs",
+        "steps/step7-many-processes/main.rs",
+    ),
+    (
+        "step7-spawn.diff",
+        "steps/step6-trustworthy/spawn.rs",
+        "steps/step7-many-processes/spawn.rs",
+    ),
+    (
+        "step7-decode.diff",
+        "steps/step5-arguments/decode.rs",
+        "steps/step7-many-processes/decode.rs",
     ),
     // The exercises' reference solutions, against the step each one changes.
     (

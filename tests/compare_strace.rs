@@ -172,8 +172,22 @@ fn assert_all_lines_match_strace(step: &str, command: &[&str]) {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
-fn step6_and_step7_lines_equal_strace_lines() {
-    let dir = std::env::temp_dir().join(format!("step6-compare-{}", std::process::id()));
+fn step6_lines_equal_strace_lines() {
+    assert_step_lines_equal_strace_lines("step6");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step7_on_one_process_lines_equal_strace_lines() {
+    // Step 7 on one process: step 6's lines, not a prefix more.
+    assert_step_lines_equal_strace_lines("step7");
+}
+
+fn assert_step_lines_equal_strace_lines(step: &str) {
+    let dir = std::env::temp_dir().join(format!("{step}-compare-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("lines.txt");
     std::fs::write(&file, "pear\napple\n").unwrap();
@@ -195,11 +209,8 @@ fn step6_and_step7_lines_equal_strace_lines() {
         &["sh", "-c", "exec echo hello"],
         &["cat", "/nonexistent"],
     ];
-    // Step 7 on one process: step 6's lines, not a prefix more.
-    for step in ["step6", "step7"] {
-        for command in commands {
-            assert_all_lines_match_strace(step, command);
-        }
+    for command in commands {
+        assert_all_lines_match_strace(step, command);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -209,7 +220,20 @@ fn step6_and_step7_lines_equal_strace_lines() {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
-fn step6_and_step7_counts_match_strace_on_programs_that_get_signals_and_exec() {
+fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
+    assert_step_counts_match_strace_on_programs_that_get_signals_and_exec("step6");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step7_on_one_process_counts_match_strace_on_programs_that_get_signals_and_exec() {
+    assert_step_counts_match_strace_on_programs_that_get_signals_and_exec("step7");
+}
+
+fn assert_step_counts_match_strace_on_programs_that_get_signals_and_exec(step: &str) {
     let tracee = binary("tracee");
     let commands: [&[&str]; 9] = [
         &["ls", "-l", "/"],
@@ -225,13 +249,11 @@ fn step6_and_step7_counts_match_strace_on_programs_that_get_signals_and_exec() {
         &["sh", "-c", "trap : USR1; kill -USR1 $$"],
         &["cat", "/nonexistent"],
     ];
-    for step in ["step6", "step7"] {
-        for command in commands {
-            assert_step_counts_match_strace(step, command);
-        }
+    for command in commands {
+        assert_step_counts_match_strace(step, command);
     }
     if run_shell("sh", "command -v python3", &[]).status.success() {
-        assert_step_counts_match_strace("step6", &["python3", "-c", "pass"]);
+        assert_step_counts_match_strace(step, &["python3", "-c", "pass"]);
     } else {
         eprintln!("SKIPPED: python3 -c pass (python3 is not installed)");
     }

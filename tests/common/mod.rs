@@ -187,12 +187,20 @@ pub fn strace_calls(command: &[&str]) -> Vec<(String, String)> {
 /// large numbers (file sizes, such as the loader cache's, change as packages
 /// are installed).
 pub fn mask_line(line: &str) -> String {
+    // "[pid  1234] ", the prefix of strace -f (and step 7) once there are
+    // several processes: the pid, padded to five columns either way.
+    if let Some((pid, rest)) = line.strip_prefix("[pid ").and_then(|l| l.split_once("] "))
+        && pid.trim().parse::<u32>().is_ok()
+    {
+        return format!("[pid PID] {}", mask_line(rest));
+    }
     // Pids first, on the raw words: a pid may have five digits or three, and
     // both must become the same `PID`.
     let mut words: Vec<&str> = line.split(' ').collect();
-    let is_pid_call = PID_RESULTS
-        .iter()
-        .any(|name| line.starts_with(&format!("{name}(")));
+    // The call whole, or its end after another process's line.
+    let is_pid_call = PID_RESULTS.iter().any(|name| {
+        line.starts_with(&format!("{name}(")) || line.starts_with(&format!("<... {name} resumed>"))
+    });
     if is_pid_call && let Some(last) = words.last_mut() {
         *last = "PID";
     }
@@ -213,10 +221,12 @@ pub fn mask_line(line: &str) -> String {
             }
         }
     }
-    // "child 1234 is stopped" (step 2), "traced, by process 1234,"
+    // "child 1234 is stopped" (step 2), "traced, by process 1234,";
+    // "superseded by execve in pid 1234", "Process 1234 attached" (-f, -p)
     for i in 1..words.len() {
         let number = words[i].trim_end_matches(',');
-        if ["child", "process"].contains(&words[i - 1]) && number.parse::<u32>().is_ok() {
+        let before = ["child", "process", "pid", "Process"];
+        if before.contains(&words[i - 1]) && number.parse::<u32>().is_ok() {
             words[i] = "PID";
         }
     }
