@@ -326,6 +326,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step6-trustworthy/main.rs",
         "book/solutions/ch6_resume_stopped.rs",
     ),
+    (
+        "ch7_announce_children.diff",
+        "steps/step7-many-processes/main.rs",
+        "book/solutions/ch7_announce_children.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",

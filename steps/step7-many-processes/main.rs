@@ -27,9 +27,10 @@
 
 // Step 6 sees execve's entry, so step 5's way of reading the first execve's
 // arguments back from the new program's stack goes unused here.
-mod attach;
 #[allow(dead_code)]
 mod decode;
+
+mod attach;
 #[path = "../step5-arguments/memory.rs"]
 mod memory;
 #[path = "../step5-arguments/output.rs"]
