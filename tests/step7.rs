@@ -604,6 +604,17 @@ fn a_process_we_may_not_trace_is_explained_and_left_running() {
     if run("setpriv", &["--version"]).status.code() != Some(0) {
         return eprintln!("SKIPPED: setpriv is not installed");
     }
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        // Only root may run the tracer as another user here; any user is
+        // refused root's process 1.
+        let message = refused(&["-p", "1"]);
+        assert!(
+            message.contains("not allowed to trace process 1"),
+            "{message}"
+        );
+        return;
+    }
     // The program runs as us (root, or whoever runs the tests); the tracer
     // as another user, nobody, who may not trace it.
     let running = Loop::start("other-user");
