@@ -656,3 +656,46 @@ fn one_bad_pid_among_good_ones_leaves_the_good_ones_untouched() {
     );
     running.assert_runs_on();
 }
+
+#[test]
+fn attach_with_f_follows_the_programs_new_children() {
+    // A shell that starts a child every 20 ms, running before we attach.
+    let mut shell = Command::new("sh")
+        .args(["-c", "while :; do /bin/true; sleep 0.02; done"])
+        .spawn()
+        .unwrap();
+    let pid = shell.id().to_string();
+    let dir = std::env::temp_dir().join(format!("step7-f-p-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace_file = dir.join("trace");
+    let mut tracer = start_tracer(&["-f", "-p", &pid], &trace_file);
+    // Children born after the attach are traced: their execve, prefixed.
+    let child_exec = |trace: &str| {
+        trace.lines().any(|line| {
+            line.starts_with("[pid ")
+                && line.contains("execve(\"/bin/true\"")
+                && !line.contains(&pid)
+        })
+    };
+    wait_until(|| child_exec(&read(&trace_file)), "a child's execve");
+    kill(Pid::from_raw(tracer.id() as i32), Signal::SIGINT).unwrap();
+    assert_eq!(wait_for_end(&mut tracer).signal(), Some(libc::SIGINT));
+    // The shell runs on, untraced, and so does its loop of children.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+    assert!(shell.try_wait().unwrap().is_none());
+    // None of its children is left traced or stopped, for a while.
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
+        for child in read(Path::new(&children)).split_whitespace() {
+            let child = Pid::from_raw(child.parse().unwrap());
+            let state = process_state(child);
+            assert!(!"tT".contains(state), "child {child} is {state}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = shell.kill();
+    let _ = shell.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
