@@ -196,6 +196,41 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "step7-parent-waits.txt",
+        "./target/debug/step7 -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "strace-parent-waits.txt",
+        "strace -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-no-f-parent-waits.txt",
+        "./target/debug/step7 -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-thread-exec.txt",
+        "./target/debug/step7 -f -e trace=getppid ./target/debug/tracee thread-exec",
+        Check::Same,
+    ),
+    (
+        "step7-c-forks.txt",
+        "./target/debug/step7 -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "strace-c-forks.txt",
+        "strace -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "step7-bad-pid.txt",
+        "./target/debug/step7 -p 99999999",
+        Check::Same,
+    ),
+    (
         "step10-c-echo.txt",
         "./target/debug/step10 -c echo hello",
         Check::Same,
@@ -241,6 +276,16 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step6-spawn.diff",
         "steps/step2-traceme/spawn.rs",
         "steps/step6-trustworthy/spawn.rs",
+    ),
+    (
+        "step7.diff",
+        "steps/step6-trustworthy/main.rs",
+        "steps/step7-many-processes/main.rs",
+    ),
+    (
+        "step7-decode.diff",
+        "steps/step5-arguments/decode.rs",
+        "steps/step7-many-processes/decode.rs",
     ),
     // Step 10 shares step 4's table: its diff is against step 4.
     (
@@ -298,6 +343,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "ch6_resume_stopped.diff",
         "steps/step6-trustworthy/main.rs",
         "book/solutions/ch6_resume_stopped.rs",
+    ),
+    (
+        "ch7_announce_children.diff",
+        "steps/step7-many-processes/main.rs",
+        "book/solutions/ch7_announce_children.rs",
     ),
     (
         "ch10_no_null_check.diff",

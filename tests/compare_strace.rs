@@ -132,12 +132,18 @@ fn step5_lines_equal_strace_lines() {
     std::fs::write(&file, "pear\napple\n\tfig \"ripe\"\nbanana\\split\n").unwrap();
     let file = file.to_str().unwrap();
     let tracee = binary("tracee");
-    let script = format!("cat {file}; echo done");
+    // A shell running several commands, all built in: a child of its own
+    // would send it a SIGCHLD, which lands before or inside its wait4 as the
+    // timing goes, under strace itself too.
+    let script = format!("read line < {file}; echo \"$line\"; echo done");
+    // Our own directory: `ls -l /` would show /tmp's time, which other tests
+    // change between the two runs.
+    let listed = dir.to_str().unwrap();
     let commands: [&[&str]; 9] = [
         &[tracee, "mixed"],
         &[tracee, "bytes"],
         &[tracee, "interrupted"],
-        &["ls", "-l", "/"],
+        &["ls", "-l", listed],
         &["cat", file],
         &["echo", "hello"],
         &["sort", file],
@@ -176,16 +182,12 @@ fn step5_counts_only_what_e_selects_as_strace_does() {
     }
 }
 
-/// Step 6's whole trace, masked: syscall lines, signals, stops and the
-/// ending, each equal to strace's.
-fn assert_all_lines_match_strace(command: &[&str]) {
-    let file = std::env::temp_dir().join(format!("step6-{}.txt", std::process::id()));
+/// A step's whole trace (step 6 or later), masked: syscall lines, signals,
+/// stops and the ending, each equal to strace's.
+fn assert_all_lines_match_strace(step: &str, command: &[&str]) {
+    let file = std::env::temp_dir().join(format!("{step}-{}.txt", std::process::id()));
     let file_name = file.to_str().unwrap();
-    let output = run_within(
-        HANG,
-        binary("step6"),
-        &[&["-o", file_name], command].concat(),
-    );
+    let output = run_within(HANG, binary(step), &[&["-o", file_name], command].concat());
     assert!(output.status.code().is_some(), "{output:?}");
     let ours = read(&file);
     std::fs::remove_file(&file).unwrap();
@@ -193,12 +195,12 @@ fn assert_all_lines_match_strace(command: &[&str]) {
     let mask = |trace: &str| trace.lines().map(mask_line).collect::<Vec<_>>();
     let (ours_masked, theirs_masked) = (mask(&ours), mask(&theirs));
     for (i, (a, b)) in ours_masked.iter().zip(&theirs_masked).enumerate() {
-        assert_eq!(a, b, "{command:?}, line {}:\n--- step6:\n{ours}", i + 1);
+        assert_eq!(a, b, "{command:?}, line {}:\n--- {step}:\n{ours}", i + 1);
     }
     assert_eq!(
         ours_masked.len(),
         theirs_masked.len(),
-        "{command:?}: not as many lines\n--- step6:\n{ours}\n--- strace:\n{theirs}"
+        "{command:?}: not as many lines\n--- {step}:\n{ours}\n--- strace:\n{theirs}"
     );
 }
 
@@ -208,7 +210,21 @@ fn assert_all_lines_match_strace(command: &[&str]) {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step6_lines_equal_strace_lines() {
-    let dir = std::env::temp_dir().join(format!("step6-compare-{}", std::process::id()));
+    assert_step_lines_equal_strace_lines("step6");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step7_on_one_process_lines_equal_strace_lines() {
+    // Step 7 on one process: step 6's lines, not a prefix more.
+    assert_step_lines_equal_strace_lines("step7");
+}
+
+fn assert_step_lines_equal_strace_lines(step: &str) {
+    let dir = std::env::temp_dir().join(format!("{step}-compare-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("lines.txt");
     std::fs::write(&file, "pear\napple\n").unwrap();
@@ -231,7 +247,7 @@ fn step6_lines_equal_strace_lines() {
         &["cat", "/nonexistent"],
     ];
     for command in commands {
-        assert_all_lines_match_strace(command);
+        assert_all_lines_match_strace(step, command);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -242,6 +258,19 @@ fn step6_lines_equal_strace_lines() {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
+    assert_step_counts_match_strace_on_programs_that_get_signals_and_exec("step6");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step7_on_one_process_counts_match_strace_on_programs_that_get_signals_and_exec() {
+    assert_step_counts_match_strace_on_programs_that_get_signals_and_exec("step7");
+}
+
+fn assert_step_counts_match_strace_on_programs_that_get_signals_and_exec(step: &str) {
     let tracee = binary("tracee");
     let commands: [&[&str]; 9] = [
         &["ls", "-l", "/"],
@@ -258,10 +287,10 @@ fn step6_counts_match_strace_on_programs_that_get_signals_and_exec() {
         &["cat", "/nonexistent"],
     ];
     for command in commands {
-        assert_counts_match_strace("step6", command);
+        assert_counts_match_strace(step, command);
     }
     if run_shell("sh", "command -v python3", &[]).status.success() {
-        assert_counts_match_strace("step6", &["python3", "-c", "pass"]);
+        assert_counts_match_strace(step, &["python3", "-c", "pass"]);
     } else {
         eprintln!("SKIPPED: python3 -c pass (python3 is not installed)");
     }

@@ -29,6 +29,11 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     // Not a program either: the decode.rs that ch5_uname takes.
     ("ch5_uname_decode", "steps/step5-arguments/decode.rs", 36),
     ("ch6_resume_stopped", "steps/step6-trustworthy/main.rs", 24),
+    (
+        "ch7_announce_children",
+        "steps/step7-many-processes/main.rs",
+        24,
+    ),
     ("ch10_no_null_check", "steps/step10-ebpf/main.rs", 12),
     (
         "ch10_no_null_check_program",
@@ -485,6 +490,31 @@ fn ch6_resume_stopped_lets_a_stopped_program_run_on() {
         stderr(&output).contains("--- stopped by SIGSTOP ---\n"),
         "{output:?}"
     );
+}
+
+#[test]
+fn ch7_announce_children_names_each_child_as_it_starts() {
+    // Three children, each announced once, before any line of its own.
+    let output = run_within(
+        HANG,
+        &solution("ch7_announce_children"),
+        &["-f", binary("tracee"), "forks", "3"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let trace = stderr(&output);
+    let announced: Vec<&str> = trace
+        .lines()
+        .filter_map(|line| line.strip_prefix("step7: Process "))
+        .filter_map(|rest| rest.strip_suffix(" attached"))
+        .collect();
+    assert_eq!(announced.len(), 3, "{trace}");
+    for pid in announced {
+        let announce = trace
+            .find(&format!("step7: Process {pid} attached"))
+            .unwrap();
+        let first_line = trace.find(&format!("[pid {pid:>5}] ")).unwrap();
+        assert!(announce < first_line, "{trace}");
+    }
 }
 
 // ---------------------------------------------------------------------------

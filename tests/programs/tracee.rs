@@ -7,7 +7,6 @@
 //!                           tabs and backslashes, to stdout (for escaping)
 //!   tracee interrupted      blocks in a read that a signal interrupts (its
 //!                           handler has no SA_RESTART, so the read fails)
-//!   tracee threads N K      starts N threads that each call getppid K times
 //!   tracee deny-ptrace CMD  runs CMD where every ptrace call fails with EPERM,
 //!                           as in a container whose seccomp profile forbids it
 //!   tracee int80-write      writes "int 0x80\n" with the 32-bit syscall
@@ -22,6 +21,27 @@
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
+//!   tracee threads N [K]    starts N threads, each calls getppid K times
+//!                           (10 by default) and writes one line
+//!                           and writes "thread I\n"; joins them after 0.3 s
+//!   tracee forks N          forks N children, each calls getppid 10 times,
+//!                           writes "child I\n" into a pipe and exits with I;
+//!                           the parent (SIGCHLD blocked) waits for each
+//!                           child, then copies the pipe's lines, sorted,
+//!                           to stdout
+//!   tracee thread-exec      a second thread calls execve (of `tracee
+//!                           getppid 3`) while the main thread sleeps
+//!   tracee parent-waits     forks a child, which writes "child: hello" and
+//!                           exits with 7 only once the parent sleeps in
+//!                           wait4; the parent then says how it ended. The
+//!                           same lines, in the same order, on every run
+//!   tracee loop FILE        works forever with two threads: the main one
+//!                           writes a count, one more every 10 ms, into FILE
+//!                           (SIGUSR1 adds 1000 to it); the other sleeps a
+//!                           second at a time
+//!   tracee loop FILE spinning  the same, and a third thread, "spinner",
+//!                           that runs without a syscall (so that a signal
+//!                           sent to it stops it for its tracer at once)
 //!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
 //!                           strace 6.1) and 1000, which is no syscall
 
@@ -36,9 +56,6 @@ fn main() {
         ["mixed"] => mixed_calls(),
         ["bytes"] => write_bytes(),
         ["interrupted"] => interrupted_read(),
-        ["threads", threads, times] => {
-            threads_calling_getppid(parse_count(threads), parse_count(times))
-        }
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         ["int80-write"] => int80_write(),
         ["x32-write"] => x32_write(),
@@ -47,12 +64,21 @@ fn main() {
         ["sigint-handler"] => sigint_handler(),
         ["stop-self"] => stop_self(),
         ["stopped-awhile"] => stopped_awhile(),
+        ["threads", count] => threads(parse_count(count), 10),
+        ["threads", count, times] => threads(parse_count(count), parse_count(times)),
+        ["forks", count] => forks(parse_count(count)),
+        ["thread-exec"] => thread_exec(),
+        ["loop", file] => work_in_a_loop(file, false),
+        ["loop", file, "spinning"] => work_in_a_loop(file, true),
+        ["parent-waits"] => parent_waits(),
         ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | new-syscalls | threads N K"
+                 | stopped-awhile | threads N [K] | forks N | thread-exec | loop FILE [spinning] \
+                 | parent-waits \
+                 | new-syscalls"
             );
             process::exit(2);
         }
@@ -70,16 +96,6 @@ fn call_getppid(times: u32) {
     for _ in 0..times {
         // SAFETY: getppid has no arguments and cannot fail.
         unsafe { libc::getppid() };
-    }
-}
-
-/// Starts `threads` threads, all at once, each calling getppid `times` times.
-fn threads_calling_getppid(threads: u32, times: u32) {
-    let handles: Vec<_> = (0..threads)
-        .map(|_| std::thread::spawn(move || call_getppid(times)))
-        .collect();
-    for handle in handles {
-        handle.join().unwrap();
     }
 }
 
@@ -390,6 +406,213 @@ fn stopped_awhile() {
     stop_self();
 }
 
+/// N threads, each with exactly `times` getppid calls and one write.
+fn threads(count: u32, times: u32) {
+    // One memory arena for all threads: a thread's first allocation would
+    // otherwise map an arena of its own, and trim it with one munmap or
+    // two, as the address the kernel chose decides.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    let threads: Vec<_> = (0..count)
+        .map(|i| {
+            std::thread::spawn(move || {
+                call_getppid(times);
+                say(&format!("thread {i}\n"));
+            })
+        })
+        .collect();
+    // Time for all to end: a join that has to wait makes one more futex
+    // call, and whether it has to would change from run to run.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}
+
+/// N children, each with exactly 10 getppid calls and one write into a
+/// pipe, that the parent reads; each exits with its number.
+fn forks(count: u32) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` and `sigchld` are valid for pipe and sigset to fill; the
+    // children make only async-signal-safe calls (getppid, write, _exit).
+    unsafe {
+        // SIGCHLD blocked: a traced process sees even a signal it ignores,
+        // and a read it interrupts fails and starts again, or not, as the
+        // children's timing decides. Blocked, the counts are the same on
+        // every run.
+        let mut sigchld: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut sigchld);
+        libc::sigaddset(&mut sigchld, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &sigchld, ptr::null_mut());
+        libc::pipe(fds.as_mut_ptr());
+        for i in 0..count {
+            if libc::fork() == 0 {
+                libc::close(fds[0]);
+                call_getppid(10);
+                let line = [
+                    b'c',
+                    b'h',
+                    b'i',
+                    b'l',
+                    b'd',
+                    b' ',
+                    b'0' + (i % 10) as u8,
+                    b'\n',
+                ];
+                libc::write(fds[1], line.as_ptr().cast(), line.len());
+                libc::_exit(i as i32);
+            }
+        }
+        libc::close(fds[1]);
+        // Every child ended first: their lines are all in the pipe, for
+        // one read (and one more that sees the end), on every run.
+        for _ in 0..count {
+            libc::wait(ptr::null_mut());
+        }
+        let mut lines = Vec::new();
+        let mut buffer = [0u8; 512];
+        loop {
+            let n = libc::read(fds[0], buffer.as_mut_ptr().cast(), buffer.len());
+            if n <= 0 {
+                break;
+            }
+            lines.extend_from_slice(&buffer[..n as usize]);
+        }
+        // In order, whichever child wrote first.
+        let mut lines: Vec<&[u8]> = lines.split_inclusive(|&b| b == b'\n').collect();
+        lines.sort();
+        write_all(&lines.concat());
+    }
+}
+
+/// A thread other than the main one replaces the program: the kernel ends
+/// the main thread, and the caller takes its id.
+fn thread_exec() {
+    let program = CString::new(
+        env::current_exe()
+            .unwrap()
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    let args = [
+        c"tracee".as_ptr(),
+        c"getppid".as_ptr(),
+        c"3".as_ptr(),
+        ptr::null(),
+    ];
+    let program_address = program.as_ptr() as usize;
+    let args_address = args.as_ptr() as usize;
+    std::thread::spawn(move || {
+        // SAFETY: both point to live, NUL-terminated data (the main thread
+        // sleeps on, keeping `program` and `args`), and `args` ends with a
+        // null pointer.
+        unsafe {
+            libc::execv(
+                program_address as *const c_char,
+                args_address as *const *const c_char,
+            )
+        };
+    });
+    std::thread::sleep(std::time::Duration::from_secs(10));
+}
+
+static EXTRA: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn add_a_thousand(_: libc::c_int) {
+    EXTRA.fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Works until killed: a count in FILE, one more every 10 ms, and 1000 more
+/// for each SIGUSR1; a second thread sleeps, mostly inside a syscall; and,
+/// `spinning`, a third one runs, never inside one.
+fn work_in_a_loop(file: &str, spinning: bool) -> ! {
+    on_signal(
+        libc::SIGUSR1,
+        add_a_thousand as *const () as libc::sighandler_t,
+    );
+    std::thread::spawn(|| {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+    if spinning {
+        let spinner = std::thread::Builder::new().name("spinner".to_string());
+        spinner
+            .spawn(|| {
+                loop {
+                    std::hint::spin_loop();
+                }
+            })
+            .unwrap();
+    }
+    let path = CString::new(file).unwrap();
+    let mut count = 0u64;
+    loop {
+        count += 1;
+        let text = format!(
+            "{}\n",
+            count + EXTRA.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        // SAFETY: `path` is NUL-terminated and `text` is a live buffer.
+        unsafe {
+            let fd = libc::open(
+                path.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
+                0o644,
+            );
+            libc::write(fd, text.as_ptr().cast(), text.len());
+            libc::close(fd);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A parent and a child that take turns, whatever the timing: the child
+/// tells the parent it runs, by closing its end of a pipe (so a tracer has
+/// seen it start before the parent's wait4), and waits for the parent to
+/// sleep in wait4 before it says anything.
+fn parent_waits() {
+    let mut fds = [0; 2];
+    // SAFETY: `fds`, `byte` and `status` are valid for what pipe, read and
+    // wait4 write into them. The process has one thread, so the child may
+    // allocate.
+    unsafe {
+        libc::pipe(fds.as_mut_ptr());
+        let parent = libc::getpid();
+        if libc::fork() == 0 {
+            // The parent's read ends when no writing end is left open.
+            libc::close(fds[1]);
+            while !sleeps_in_wait4(parent) {
+                libc::usleep(1000);
+            }
+            say("child: hello\n");
+            libc::_exit(7);
+        }
+        libc::close(fds[1]);
+        let mut byte = 0u8;
+        libc::read(fds[0], (&raw mut byte).cast(), 1);
+        let mut status = 0;
+        libc::wait4(-1, &mut status, 0, ptr::null_mut());
+        say(&format!(
+            "parent: the child exited with {}\n",
+            libc::WEXITSTATUS(status)
+        ));
+    }
+}
+
+/// Whether process `pid` sleeps (state S, not stopped for a tracer) inside
+/// wait4 (syscall 61, first in /proc/PID/syscall).
+fn sleeps_in_wait4(pid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('S'))
+        && syscall.starts_with("61 ")
+}
+
+/// Two syscalls strace 6.1 does not know: fchmodat2 (452, Linux 6.6), and
+/// 1000, which is no syscall at all.
 fn new_syscalls() {
     let missing = CString::new("/nonexistent/tracee-test").unwrap();
     // SAFETY: fchmodat2 only reads the path, a live C string; 1000 is no
