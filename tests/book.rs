@@ -195,6 +195,41 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         "strace -c /usr/bin/env true",
         Check::Same,
     ),
+    (
+        "step7-parent-waits.txt",
+        "./target/debug/step7 -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "strace-parent-waits.txt",
+        "strace -f -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-no-f-parent-waits.txt",
+        "./target/debug/step7 -e trace=wait4,write,exit_group ./target/debug/tracee parent-waits",
+        Check::Same,
+    ),
+    (
+        "step7-thread-exec.txt",
+        "./target/debug/step7 -f -e trace=getppid ./target/debug/tracee thread-exec",
+        Check::Same,
+    ),
+    (
+        "step7-c-forks.txt",
+        "./target/debug/step7 -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "strace-c-forks.txt",
+        "strace -f -c ./target/debug/tracee forks 3",
+        Check::Same,
+    ),
+    (
+        "step7-bad-pid.txt",
+        "./target/debug/step7 -p 99999999",
+        Check::Same,
+    ),
 ];
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
@@ -224,6 +259,21 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step6-spawn.diff",
         "steps/step2-traceme/spawn.rs",
         "steps/step6-trustworthy/spawn.rs",
+    ),
+    (
+        "step7.diff",
+        "steps/step6-trustworthy/main.rs",
+        "steps/step7-many-processes/main.rs",
+    ),
+    (
+        "step7-spawn.diff",
+        "steps/step6-trustworthy/spawn.rs",
+        "steps/step7-many-processes/spawn.rs",
+    ),
+    (
+        "step7-decode.diff",
+        "steps/step5-arguments/decode.rs",
+        "steps/step7-many-processes/decode.rs",
     ),
     // The exercises' reference solutions, against the step each one changes.
     (
@@ -262,9 +312,24 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "book/solutions/ch4_sort_by_calls.rs",
     ),
     (
+        "ch5_peekdata.diff",
+        "steps/step5-arguments/memory.rs",
+        "book/solutions/ch5_peekdata_memory.rs",
+    ),
+    (
+        "ch5_uname.diff",
+        "steps/step5-arguments/decode.rs",
+        "book/solutions/ch5_uname_decode.rs",
+    ),
+    (
         "ch6_resume_stopped.diff",
         "steps/step6-trustworthy/main.rs",
         "book/solutions/ch6_resume_stopped.rs",
+    ),
+    (
+        "ch7_announce_children.diff",
+        "steps/step7-many-processes/main.rs",
+        "book/solutions/ch7_announce_children.rs",
     ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
@@ -614,6 +679,13 @@ fn masking_hides_only_what_varies() {
     // A pid is a pid however many digits it has (CI's are small).
     let child = "step2: child 29242 is stopped\ngetpid() = 29242\nby process 29242, which\n";
     assert_eq!(mask(child), mask(&child.replace("29242", "922")));
+    // Addresses inside a string: a line of /proc/self/maps, cut by -s.
+    let maps = "read(3, \"[vdso]\\n7ffc1d2e3000-7f\"..., 1024) = 782\n";
+    assert_eq!(
+        mask(maps),
+        mask(&maps.replace("7ffc1d2e3000-7f", "7ffe00aa1000-7e"))
+    );
+    assert_ne!(mask(maps), mask(&maps.replace("vdso", "vsys")));
     let signals = "kill(29242, SIGTERM)                    = 0\n--- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=29242, si_uid=0} ---\n[ Process PID=29242 runs in 32 bit mode. ]\n";
     let short_pid = signals
         .replace("kill(29242, SIGTERM)    ", "kill(922, SIGTERM)      ")

@@ -22,7 +22,18 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
     ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
+    ("ch5_peekdata", "steps/step5-arguments/main.rs", 14),
+    // Not a program: the module that ch5_peekdata takes instead of step 5's.
+    ("ch5_peekdata_memory", "steps/step5-arguments/memory.rs", 40),
+    ("ch5_uname", "steps/step5-arguments/main.rs", 14),
+    // Not a program either: the decode.rs that ch5_uname takes.
+    ("ch5_uname_decode", "steps/step5-arguments/decode.rs", 36),
     ("ch6_resume_stopped", "steps/step6-trustworthy/main.rs", 24),
+    (
+        "ch7_announce_children",
+        "steps/step7-many-processes/main.rs",
+        24,
+    ),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -59,8 +70,10 @@ fn is_fresh(built: &Path, name: &str) -> bool {
         root().join("steps/step2-traceme/spawn.rs"),
         root().join("steps/step2-traceme/output.rs"),
         root().join("steps/step5-arguments/decode.rs"),
-        root().join("steps/step5-arguments/memory.rs"),
         root().join("steps/step5-arguments/output.rs"),
+        root().join("steps/step5-arguments/memory.rs"),
+        root().join("book/solutions/ch5_peekdata_memory.rs"),
+        root().join("book/solutions/ch5_uname_decode.rs"),
         root().join("steps/step6-trustworthy/spawn.rs"),
         root().join("steps/step6-trustworthy/signals.rs"),
     ];
@@ -388,6 +401,64 @@ fn live_coding_stage_2_prints_each_syscall_once_with_its_result() {
 }
 
 // ---------------------------------------------------------------------------
+// Chapter 5
+
+/// How many times `tracer` calls each of `process_vm_readv` and `ptrace` to
+/// trace `ls -l /` into /dev/null, as strace -c counts them.
+fn memory_reads(tracer: &str) -> (u64, u64) {
+    let table = run_strace(
+        &["-c", "-e", "trace=process_vm_readv,ptrace"],
+        &[tracer, "-o", "/dev/null", "ls", "-l", "/"],
+    );
+    let counts = summary_counts(&table);
+    let calls = |name: &str| counts.get(name).map_or(0, |(calls, _)| *calls);
+    (calls("process_vm_readv"), calls("ptrace"))
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch5_peekdata_reads_a_word_per_syscall_and_shows_the_same_trace() {
+    let peekdata = solution("ch5_peekdata");
+    let (step5_readv, step5_ptrace) = memory_reads(binary("step5"));
+    let (readv, ptrace) = memory_reads(&peekdata);
+    assert!(step5_readv > 0, "step 5 reads with process_vm_readv");
+    assert_eq!(readv, 0, "the solution reads with PTRACE_PEEKDATA only");
+    // "Tens of thousands instead of about a thousand."
+    assert!(
+        ptrace > 10 * (step5_readv + step5_ptrace),
+        "{ptrace} ptrace calls against step 5's {step5_readv} + {step5_ptrace}"
+    );
+    // The same syscalls, though a string at the very end of the stack (the
+    // program's own arguments) may become an address: see the hint.
+    let names = |tracer: &str| -> Vec<String> {
+        let trace = stderr(&run(tracer, &["cat", "/etc/passwd"]));
+        calls(&trace).into_iter().map(|(name, _)| name).collect()
+    };
+    assert_eq!(names(&peekdata), names(binary("step5")));
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn ch5_uname_shows_the_system_as_strace_does() {
+    let uname_lines = |trace: &str| -> Vec<String> {
+        let lines = trace.lines().filter(|line| line.starts_with("uname("));
+        lines.map(str::to_string).collect()
+    };
+    let ours = uname_lines(&stderr(&run(&solution("ch5_uname"), &["uname", "-a"])));
+    assert!(
+        ours.iter()
+            .any(|line| line.starts_with("uname({sysname=\"Linux\", nodename=\""))
+    );
+    assert_eq!(ours, uname_lines(&run_strace(&[], &["uname", "-a"])));
+}
+
+// ---------------------------------------------------------------------------
 // Chapter 6
 
 #[test]
@@ -406,4 +477,29 @@ fn ch6_resume_stopped_lets_a_stopped_program_run_on() {
         stderr(&output).contains("--- stopped by SIGSTOP ---\n"),
         "{output:?}"
     );
+}
+
+#[test]
+fn ch7_announce_children_names_each_child_as_it_starts() {
+    // Three children, each announced once, before any line of its own.
+    let output = run_within(
+        HANG,
+        &solution("ch7_announce_children"),
+        &["-f", binary("tracee"), "forks", "3"],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let trace = stderr(&output);
+    let announced: Vec<&str> = trace
+        .lines()
+        .filter_map(|line| line.strip_prefix("step7: Process "))
+        .filter_map(|rest| rest.strip_suffix(" attached"))
+        .collect();
+    assert_eq!(announced.len(), 3, "{trace}");
+    for pid in announced {
+        let announce = trace
+            .find(&format!("step7: Process {pid} attached"))
+            .unwrap();
+        let first_line = trace.find(&format!("[pid {pid:>5}] ")).unwrap();
+        assert!(announce < first_line, "{trace}");
+    }
 }

@@ -180,16 +180,21 @@ fn state(pid: i32) -> Option<char> {
     stat.rsplit_once(") ")?.1.chars().next()
 }
 
-/// The pid of the program that step 6 (`tracer`) runs.
-fn traced_child(tracer: i32) -> i32 {
+/// The pid of the child of `tracer` that runs `program` (its name, once it
+/// has exec'd; strace starts short-lived children of its own first).
+fn traced_child(tracer: i32, program: &str) -> i32 {
     let children = format!("/proc/{tracer}/task/{tracer}/children");
     let deadline = Instant::now() + HANG;
     loop {
         let text = std::fs::read_to_string(&children).unwrap_or_default();
-        if let Some(pid) = text.split_whitespace().next() {
+        let runs_program = |pid: &&str| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == program)
+        };
+        if let Some(pid) = text.split_whitespace().find(runs_program) {
             return pid.parse().unwrap();
         }
-        assert!(Instant::now() < deadline, "step6 started no child");
+        assert!(Instant::now() < deadline, "no child runs {program}");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -211,7 +216,7 @@ fn finish(child: std::process::Child) -> std::process::Output {
 #[test]
 fn a_program_that_stops_itself_stays_stopped_until_sigcont() {
     let mut tracer = start_step6(&[binary("tracee"), "stop-self"]);
-    let program = traced_child(tracer.id() as i32);
+    let program = traced_child(tracer.id() as i32, "tracee");
     // Stopped: 't' (a stop the tracer watches; strace's tracee shows the
     // same), and it stays so. Steps 2 to 5 resumed it at once.
     std::thread::sleep(Duration::from_millis(300));
@@ -247,7 +252,7 @@ fn stop_and_continue_a_sleep(tracer: &str, args: &[&str]) -> String {
         .process_group(0)
         .spawn()
         .unwrap();
-    let sleep = traced_child(tracer.id() as i32);
+    let sleep = traced_child(tracer.id() as i32, "sleep");
     let asleep = Instant::now() + HANG;
     while state(sleep) != Some('S') {
         let now = state(sleep);
@@ -269,8 +274,8 @@ fn stop_and_continue_a_sleep(tracer: &str, args: &[&str]) -> String {
 }
 
 /// What `stop_and_continue_a_sleep` shows of the stop: the result of the
-/// interrupted sleep (step 5's table does not decode its arguments), the
-/// signals, and how the kernel resumed it.
+/// interrupted sleep (its last argument, the time left, differs from run to
+/// run), the signals, and how the kernel resumed it.
 fn around_the_stop(trace: &str) -> Vec<String> {
     let lines = trace.lines().filter_map(|line| match parse_call(line) {
         Some((name, result)) if name == "clock_nanosleep" => Some(format!("{name} = {result}")),

@@ -32,30 +32,19 @@ impl Memory {
     }
 
     // ANCHOR: read
-    /// Copies `len` bytes from `address` in the tracee, or fewer if the
-    /// memory there ends first; `None` if not a single byte can be read
-    /// (a bad pointer, which the kernel would have answered with EFAULT).
+    /// Copies `len` bytes from `address` in the tracee, in one syscall, or
+    /// fewer if the memory there ends first; `None` if not a single byte can
+    /// be read (a bad pointer, which the kernel would answer with EFAULT).
     pub fn read(&self, address: u64, len: usize) -> Option<Vec<u8>> {
         let mut bytes = vec![0; len];
-        let mut done = 0;
-        // One page at a time, so that what can be read is read even when a
-        // later page cannot.
-        while done < len {
-            let at = address + done as u64;
-            let in_page = (PAGE_SIZE - at % PAGE_SIZE) as usize;
-            let chunk = in_page.min(len - done);
-            let mut local = [IoSliceMut::new(&mut bytes[done..done + chunk])];
-            let remote = [RemoteIoVec {
-                base: at as usize,
-                len: chunk,
-            }];
-            match process_vm_readv(self.pid, &mut local, &remote) {
-                Ok(count) if count > 0 => done += count,
-                _ => break,
-            }
-        }
-        bytes.truncate(done);
-        (done > 0 || len == 0).then_some(bytes)
+        let mut local = [IoSliceMut::new(&mut bytes)];
+        let remote = [RemoteIoVec {
+            base: address as usize,
+            len,
+        }];
+        let count = process_vm_readv(self.pid, &mut local, &remote).ok()?;
+        bytes.truncate(count);
+        (count > 0 || len == 0).then_some(bytes)
     }
     // ANCHOR_END: read
 
@@ -65,8 +54,10 @@ impl Memory {
     pub fn read_c_string(&self, address: u64, limit: usize) -> Option<(Vec<u8>, bool)> {
         let mut string = Vec::new();
         let mut at = address;
-        // Read up to the end of each page, and stop at the first NUL: the
-        // string may end right before memory that is not mapped.
+        // Its length is unknown until its NUL: a read of `limit` bytes could
+        // run past the string into memory that is not mapped, and the man
+        // page promises no partial copy within one range. So read a page at
+        // a time, up to the end of each, and stop at the first NUL.
         while string.len() < limit {
             let in_page = (PAGE_SIZE - at % PAGE_SIZE) as usize;
             let Some(chunk) = self.read(at, in_page.min(limit - string.len())) else {
@@ -94,8 +85,8 @@ impl Memory {
 
     // ANCHOR: peek
     /// The same as `read`, the old way: `PTRACE_PEEKDATA` returns one word
-    /// (8 bytes) per syscall, so `len` bytes cost `len / 8` syscalls, where
-    /// `read` makes one per page.
+    /// (8 bytes) per syscall, so `len` bytes cost `len / 8` syscalls (rounded
+    /// up), where `read` makes one.
     // Not called by the tracer: the chapter compares it with `read`, and an
     // exercise swaps it in.
     #[allow(dead_code)]
@@ -120,17 +111,11 @@ impl Memory {
 /// Rust dereferences, no enums: C structures of integers.
 pub unsafe trait Plain: Copy {}
 
-// SAFETY: C structures of integers, as the kernel writes them.
+// SAFETY: any bits are a valid integer, and any integers a valid array of
+// them. (decode.rs adds the C structures it reads.)
+unsafe impl Plain for i32 {}
 unsafe impl Plain for u32 {}
+unsafe impl Plain for i64 {}
 unsafe impl Plain for u64 {}
-unsafe impl Plain for [i32; 2] {}
-unsafe impl Plain for [u64; 2] {}
-unsafe impl Plain for [u64; 3] {}
-unsafe impl Plain for [u64; 4] {}
-unsafe impl Plain for libc::stat {}
-unsafe impl Plain for libc::statx {}
-unsafe impl Plain for libc::sysinfo {}
-unsafe impl Plain for libc::rlimit64 {}
-unsafe impl Plain for libc::winsize {}
-unsafe impl Plain for libc::termios {}
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 // ANCHOR_END: all

@@ -322,8 +322,9 @@ impl Tracer<'_> {
     /// what each stop is; we only act on it.
     fn follow(&mut self, started: spawn::Started) -> Result<Ending, String> {
         let child = started.child;
-        // The child is at the entry of the execve that starts the program.
-        self.syscall_stop(child)?;
+        // The child is stopped before its execve. What it does until then
+        // (the end of `raise`, a `prctl`) is the tracer's, not the program's:
+        // like strace, we show nothing of it (see syscall_done).
         let mut resume = Resume::Syscall(None);
         loop {
             match resume {
@@ -349,7 +350,7 @@ impl Tracer<'_> {
                 {
                     self.show(format_args!(
                         "--- stopped by {} ---",
-                        signals::name(signal as i32)
+                        decode::signal_name(signal as i32)
                     ));
                     Resume::Listen
                 }
@@ -501,7 +502,7 @@ impl Tracer<'_> {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), Ending::Exited(code)),
             WaitStatus::Signaled(_, signal, core_dumped) => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                let name = signals::name(signal as i32);
+                let name = decode::signal_name(signal as i32);
                 (format!("killed by {name}{core}"), Ending::Killed(signal))
             }
             other => return Err(format!("unexpected report from the child: {other:?}")),

@@ -1,21 +1,12 @@
 // ANCHOR: all
 //! Signals as strace shows them: `SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER,
 //! si_pid=42, si_uid=0}`, from what `PTRACE_GETSIGINFO` says of a signal on
-//! its way to the program: who sent it, and why.
+//! its way to the program: who sent it, and why. The signals' names are
+//! step 5's (decode.rs).
 //!
 //! Step 6 introduces this file.
 
-use nix::sys::signal::Signal;
-
-/// A signal's name: `SIGINT`; the real-time ones as strace names them.
-pub fn name(signal: i32) -> String {
-    match Signal::try_from(signal) {
-        Ok(signal) => signal.as_str().to_string(),
-        Err(_) if signal == libc::SIGRTMIN() => "SIGRTMIN".to_string(),
-        Err(_) if signal > libc::SIGRTMIN() => format!("SIGRT_{}", signal - libc::SIGRTMIN()),
-        Err(_) => signal.to_string(),
-    }
-}
+use crate::decode::signal_name as name;
 
 // ANCHOR: describe
 /// The signal and its `siginfo_t`, as strace prints them between `---`.

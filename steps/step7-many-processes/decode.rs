@@ -12,6 +12,12 @@
 //! two halves: [`Decoder::entry`] at the entry stop, [`Decoder::exit`] at the
 //! exit stop, with a [`Pending`] call carried between them.
 //!
+//! What a tracer uses: a [`Decoder`] (the tracee's [`Memory`] and `-s`), a
+//! [`Syscall`] built from the registers at each entry stop, then `entry`,
+//! `exit`, or `unfinished` for a call that never returned;
+//! `execve_from_new_stack` for an `execve` seen only at its exit; and the
+//! names: [`syscall_name`], [`signal_name`], [`error_number`].
+//!
 //! Step 5 introduces this file; step 6 includes it unchanged (with
 //! memory.rs, which it needs as `crate::memory`). Step 7 copies it to add
 //! [`Decoder::entry_text`]: with many threads, another thread's line may
@@ -244,6 +250,8 @@ enum Arg {
         len: usize,
     },
     SigreturnMask,
+    /// A `struct timespec`, a time to wait.
+    Timespec,
     /// `poll`'s array of `{fd, events}`, as long as the next argument says.
     PollFds,
     StackIn,
@@ -267,6 +275,8 @@ enum Arg {
     WaitStatusOut,
     DirentsOut,
     CpuSetOut,
+    /// `getgroups`'s list of group ids, as many as the call returned.
+    GroupsOut,
     /// `ioctl`'s third argument, which depends on the request (the second).
     IoctlThird,
     /// `fcntl`'s third argument, which depends on the command (the second).
@@ -288,7 +298,7 @@ impl Arg {
         match self {
             BytesOut | RandomBytesOut | StringOut | StatOut | StatxOut | StatfsOut | SysinfoOut
             | SigsetOut | SigactionOut | RlimitOut | StackOut | PipeOut | WaitStatusOut
-            | DirentsOut | CpuSetOut | IoctlThird => When::Exit,
+            | DirentsOut | CpuSetOut | GroupsOut | IoctlThird => When::Exit,
             _ => When::Entry,
         }
     }
@@ -338,7 +348,11 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::readlink => &[Path, BytesOut, ULong],
         Sysno::getcwd => &[StringOut, ULong],
         Sysno::chdir | Sysno::unlink | Sysno::rmdir => &[Path],
-        Sysno::mkdir => &[Path, Mode],
+        Sysno::fchdir => &[Int],
+        Sysno::unlinkat => &[DirFd, Path, Flags(AT_FLAGS)],
+        Sysno::mkdir | Sysno::creat => &[Path, Mode],
+        Sysno::mkdirat => &[DirFd, Path, Mode],
+        Sysno::symlinkat => &[Path, DirFd, Path],
         Sysno::umask => &[Mode],
         Sysno::getxattr | Sysno::lgetxattr => &[Path, String, BytesOut, ULong],
         Sysno::execve => &[Path, Argv, Envp],
@@ -369,6 +383,9 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::sched_getaffinity => &[Int, ULong, CpuSetOut],
         Sysno::kill => &[Int, Signal],
         Sysno::alarm => &[ULong],
+        Sysno::nanosleep => &[Timespec, Pointer],
+        Sysno::clock_nanosleep => &[Named(CLOCKS), Flags(TIMER_FLAGS), Timespec, Pointer],
+        Sysno::getgroups => &[Int, GroupsOut],
         Sysno::poll => &[PollFds, Int, Int],
         Sysno::sigaltstack => &[StackIn, StackOut],
         Sysno::exit | Sysno::exit_group => &[Int],
@@ -379,6 +396,7 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         | Sysno::geteuid
         | Sysno::getgid
         | Sysno::getegid
+        | Sysno::getpgrp
         | Sysno::fork
         | Sysno::vfork
         | Sysno::sched_yield => &[],
@@ -482,11 +500,13 @@ impl Decoder {
             Arg::WaitStatusOut => self.wait_status(value),
             Arg::DirentsOut => self.dirents(value, returned),
             Arg::CpuSetOut => self.cpu_set(value, returned),
+            Arg::GroupsOut => self.groups(value, returned),
+            Arg::Timespec => self.timespec(value),
             Arg::Sockaddr { len } => self.sockaddr(value, call.args[len] as usize),
             Arg::SigreturnMask => self.sigreturn_mask(call.stack_pointer),
             Arg::IoctlThird => self.ioctl_arg(call.args[1], value),
             Arg::FcntlThird => return fcntl_arg(call.args[1], value),
-            Arg::FutexRest => return futex_rest(call),
+            Arg::FutexRest => return self.futex_rest(call),
         };
         Some(text)
     }
@@ -953,6 +973,54 @@ impl Decoder {
         format!("{} /* {count} entries */", address(pointer))
     }
 
+    /// `futex`'s arguments after the value, which depend on the operation:
+    /// none for a wake, a timeout for a wait, and a bit set after it for a
+    /// wait on a bit set. Other operations in hex.
+    fn futex_rest(&self, call: &Syscall) -> Option<String> {
+        let op = call.args[1] as i32 & !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME);
+        let timeout = self.timespec(call.args[3]);
+        let rest = match op {
+            libc::FUTEX_WAKE => return None,
+            libc::FUTEX_WAIT => timeout,
+            libc::FUTEX_WAIT_BITSET => match call.args[5] as u32 {
+                u32::MAX => format!("{timeout}, FUTEX_BITSET_MATCH_ANY"),
+                bits => format!("{timeout}, {}", hex(bits.into())),
+            },
+            _ => call.args[3..]
+                .iter()
+                .map(|&v| hex(v))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        Some(rest)
+    }
+
+    /// A `struct timespec`: `{tv_sec=1, tv_nsec=500000000}`.
+    fn timespec(&self, pointer: u64) -> String {
+        if pointer == 0 {
+            return "NULL".to_string();
+        }
+        match self.memory.read_value::<[i64; 2]>(pointer) {
+            Some([seconds, nanoseconds]) => format!("{{tv_sec={seconds}, tv_nsec={nanoseconds}}}"),
+            None => address(pointer),
+        }
+    }
+
+    /// Group ids, `[0, 27]`; `NULL` when the program only asks how many.
+    fn groups(&self, pointer: u64, count: usize) -> String {
+        if pointer == 0 {
+            return "NULL".to_string();
+        }
+        let Some(bytes) = self.memory.read(pointer, 4 * count) else {
+            return address(pointer);
+        };
+        let ids: Vec<String> = bytes
+            .chunks_exact(4)
+            .map(|id| u32::from_ne_bytes([id[0], id[1], id[2], id[3]]).to_string())
+            .collect();
+        format!("[{}]", ids.join(", "))
+    }
+
     /// A CPU set, as the numbers of the CPUs in it: `[0 1]`.
     fn cpu_set(&self, pointer: u64, len: usize) -> String {
         let Some(bytes) = self.memory.read(pointer, len) else {
@@ -1031,8 +1099,15 @@ struct StatFs {
     f_spare: [i64; 4],
 }
 
-// SAFETY: integers only, as the kernel writes them.
+// SAFETY: C structures of integers (and arrays of them), as the kernel
+// writes them: any bytes make a valid value.
 unsafe impl Plain for StatFs {}
+unsafe impl Plain for libc::stat {}
+unsafe impl Plain for libc::statx {}
+unsafe impl Plain for libc::sysinfo {}
+unsafe impl Plain for libc::rlimit64 {}
+unsafe impl Plain for libc::winsize {}
+unsafe impl Plain for libc::termios {}
 
 /// A file's type and permissions: `S_IFREG|0644`, `S_IFDIR|S_ISVTX|0777`.
 fn file_mode(mode: u32) -> String {
@@ -1124,25 +1199,10 @@ fn fcntl_arg(command: u64, value: u64) -> Option<String> {
     }
 }
 
-/// `futex`'s arguments after the value: a timeout for a wait, none for a wake.
-fn futex_rest(call: &Syscall) -> Option<String> {
-    let op = call.args[1] as i32 & !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME);
-    match op {
-        libc::FUTEX_WAKE => None,
-        libc::FUTEX_WAIT => Some(address(call.args[3])),
-        _ => Some(
-            call.args[3..]
-                .iter()
-                .map(|&v| hex(v))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-    }
-}
-
 // ANCHOR: signals
-/// A signal's name (`SIGINT`), or its number when it has none.
-fn signal_name(signal: i32) -> String {
+/// A signal's name as strace writes it (`SIGINT`, `SIGRT_1`), or its number
+/// when it has none.
+pub fn signal_name(signal: i32) -> String {
     match signal {
         1..=31 => format!("SIG{}", SIGNALS[signal as usize - 1]),
         32 => "SIGRTMIN".to_string(),
@@ -1195,8 +1255,7 @@ fn format_result(syscall: &Syscall, ret: Ret, rax: u64) -> String {
     match ret {
         Ret::Int => (rax as i64).to_string(),
         Ret::Hex => hex(rax),
-        Ret::Octal if rax == 0 => "0".to_string(),
-        Ret::Octal => format!("0{rax:o}"),
+        Ret::Octal => octal_mode(rax as u32),
         Ret::Fcntl => match syscall.args[1] as i32 {
             libc::F_GETFL => format!("{} (flags {})", hex(rax), open_flags(rax)),
             libc::F_GETFD if rax != 0 => format!("{} (flags {})", hex(rax), flags(FD_FLAGS, rax)),
@@ -1435,6 +1494,19 @@ const RESOURCES: &[(u64, &str)] = &[
     (14, "RLIMIT_RTPRIO"),
     (15, "RLIMIT_RTTIME"),
 ];
+
+const CLOCKS: &[(u64, &str)] = &[
+    (0, "CLOCK_REALTIME"),
+    (1, "CLOCK_MONOTONIC"),
+    (2, "CLOCK_PROCESS_CPUTIME_ID"),
+    (3, "CLOCK_THREAD_CPUTIME_ID"),
+    (4, "CLOCK_MONOTONIC_RAW"),
+    (5, "CLOCK_REALTIME_COARSE"),
+    (6, "CLOCK_MONOTONIC_COARSE"),
+    (7, "CLOCK_BOOTTIME"),
+];
+
+const TIMER_FLAGS: &[(u64, &str)] = &[(1, "TIMER_ABSTIME")];
 
 const GRND_FLAGS: &[(u64, &str)] = &[
     (1, "GRND_NONBLOCK"),

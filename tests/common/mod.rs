@@ -17,13 +17,14 @@ pub fn binary(name: &str) -> &'static str {
         "step4" => env!("CARGO_BIN_EXE_step4"),
         "step5" => env!("CARGO_BIN_EXE_step5"),
         "step6" => env!("CARGO_BIN_EXE_step6"),
+        "step7" => env!("CARGO_BIN_EXE_step7"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
     }
 }
 
 /// The tracing steps, which all keep the contracts of `tests/contracts.rs`.
-pub const TRACING_STEPS: [&str; 5] = ["step2", "step3", "step4", "step5", "step6"];
+pub const TRACING_STEPS: [&str; 6] = ["step2", "step3", "step4", "step5", "step6", "step7"];
 
 /// Runs `program` with `args` to the end, stdin empty, and returns what it did.
 pub fn run(program: &str, args: &[&str]) -> Output {
@@ -186,12 +187,20 @@ pub fn strace_calls(command: &[&str]) -> Vec<(String, String)> {
 /// large numbers (file sizes, such as the loader cache's, change as packages
 /// are installed).
 pub fn mask_line(line: &str) -> String {
+    // "[pid  1234] ", the prefix of strace -f (and step 7) once there are
+    // several processes: the pid, padded to five columns either way.
+    if let Some((pid, rest)) = line.strip_prefix("[pid ").and_then(|l| l.split_once("] "))
+        && pid.trim().parse::<u32>().is_ok()
+    {
+        return format!("[pid PID] {}", mask_line(rest));
+    }
     // Pids first, on the raw words: a pid may have five digits or three, and
     // both must become the same `PID`.
     let mut words: Vec<&str> = line.split(' ').collect();
-    let is_pid_call = PID_RESULTS
-        .iter()
-        .any(|name| line.starts_with(&format!("{name}(")));
+    // The call whole, or its end after another process's line.
+    let is_pid_call = PID_RESULTS.iter().any(|name| {
+        line.starts_with(&format!("{name}(")) || line.starts_with(&format!("<... {name} resumed>"))
+    });
     if is_pid_call && let Some(last) = words.last_mut() {
         *last = "PID";
     }
@@ -212,10 +221,12 @@ pub fn mask_line(line: &str) -> String {
             }
         }
     }
-    // "child 1234 is stopped" (step 2), "traced, by process 1234,"
+    // "child 1234 is stopped" (step 2), "traced, by process 1234,";
+    // "superseded by execve in pid 1234", "Process 1234 attached" (-f, -p)
     for i in 1..words.len() {
         let number = words[i].trim_end_matches(',');
-        if ["child", "process"].contains(&words[i - 1]) && number.parse::<u32>().is_ok() {
+        let before = ["child", "process", "pid", "Process"];
+        if before.contains(&words[i - 1]) && number.parse::<u32>().is_ok() {
             words[i] = "PID";
         }
     }
@@ -251,7 +262,8 @@ pub fn mask_line(line: &str) -> String {
 }
 
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in
-/// text, such as the lines of /proc/self/maps that a program reads.
+/// text, such as the lines of /proc/self/maps that a program reads. The end
+/// of such a range, `HEX-7f`, may be cut short by `-s`: it is masked too.
 fn mask_hex_runs(word: String) -> String {
     let mut masked = String::new();
     let mut run = String::new();
@@ -260,7 +272,12 @@ fn mask_hex_runs(word: String) -> String {
             run.push(c);
             continue;
         }
-        masked.push_str(if run.len() >= 8 { "HEX" } else { &run });
+        let range_end = masked.ends_with("HEX-") && !run.is_empty();
+        masked.push_str(if run.len() >= 8 || range_end {
+            "HEX"
+        } else {
+            &run
+        });
         run.clear();
         masked.push(c);
     }

@@ -22,17 +22,24 @@
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
 //!   tracee threads N        starts N threads, each calls getppid 10 times
-//!                           and writes "thread I\n"; joins them
+//!                           and writes "thread I\n"; joins them after 0.3 s
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
-//!                           the parent (SIGCHLD blocked) reads the pipe,
-//!                           copies it to stdout and waits for each child
+//!                           the parent (SIGCHLD blocked) waits for each
+//!                           child, then copies the pipe's lines, sorted,
+//!                           to stdout
 //!   tracee thread-exec      a second thread calls execve (of `tracee
 //!                           getppid 3`) while the main thread sleeps
+//!   tracee parent-waits     forks a child, which writes "child: hello" and
+//!                           exits with 7 only once the parent sleeps in
+//!                           wait4; the parent then says how it ended. The
+//!                           same lines, in the same order, on every run
 //!   tracee loop FILE        works forever with two threads: the main one
 //!                           writes a count, one more every 10 ms, into FILE
 //!                           (SIGUSR1 adds 1000 to it); the other sleeps a
 //!                           second at a time
+//!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
+//!                           strace 6.1) and 1000, which is no syscall
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -57,11 +64,15 @@ fn main() {
         ["forks", count] => forks(parse_count(count)),
         ["thread-exec"] => thread_exec(),
         ["loop", file] => work_in_a_loop(file),
+        ["parent-waits"] => parent_waits(),
+        ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
                  | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE"
+                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE \
+                 | parent-waits \
+                 | new-syscalls"
             );
             process::exit(2);
         }
@@ -391,6 +402,11 @@ fn stopped_awhile() {
 
 /// N threads, each with exactly 10 getppid calls and one write.
 fn threads(count: u32) {
+    // One memory arena for all threads: a thread's first allocation would
+    // otherwise map an arena of its own, and trim it with one munmap or
+    // two, as the address the kernel chose decides.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     let threads: Vec<_> = (0..count)
         .map(|i| {
             std::thread::spawn(move || {
@@ -399,6 +415,9 @@ fn threads(count: u32) {
             })
         })
         .collect();
+    // Time for all to end: a join that has to wait makes one more futex
+    // call, and whether it has to would change from run to run.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     for thread in threads {
         thread.join().unwrap();
     }
@@ -439,17 +458,24 @@ fn forks(count: u32) {
             }
         }
         libc::close(fds[1]);
+        // Every child ended first: their lines are all in the pipe, for
+        // one read (and one more that sees the end), on every run.
+        for _ in 0..count {
+            libc::wait(ptr::null_mut());
+        }
+        let mut lines = Vec::new();
         let mut buffer = [0u8; 512];
         loop {
             let n = libc::read(fds[0], buffer.as_mut_ptr().cast(), buffer.len());
             if n <= 0 {
                 break;
             }
-            write_all(&buffer[..n as usize]);
+            lines.extend_from_slice(&buffer[..n as usize]);
         }
-        for _ in 0..count {
-            libc::wait(ptr::null_mut());
-        }
+        // In order, whichever child wrote first.
+        let mut lines: Vec<&[u8]> = lines.split_inclusive(|&b| b == b'\n').collect();
+        lines.sort();
+        write_all(&lines.concat());
     }
 }
 
@@ -522,5 +548,60 @@ fn work_in_a_loop(file: &str) -> ! {
             libc::close(fd);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// A parent and a child that take turns, whatever the timing: the child
+/// tells the parent it runs, by closing its end of a pipe (so a tracer has
+/// seen it start before the parent's wait4), and waits for the parent to
+/// sleep in wait4 before it says anything.
+fn parent_waits() {
+    let mut fds = [0; 2];
+    // SAFETY: `fds`, `byte` and `status` are valid for what pipe, read and
+    // wait4 write into them. The process has one thread, so the child may
+    // allocate.
+    unsafe {
+        libc::pipe(fds.as_mut_ptr());
+        let parent = libc::getpid();
+        if libc::fork() == 0 {
+            // The parent's read ends when no writing end is left open.
+            libc::close(fds[1]);
+            while !sleeps_in_wait4(parent) {
+                libc::usleep(1000);
+            }
+            say("child: hello\n");
+            libc::_exit(7);
+        }
+        libc::close(fds[1]);
+        let mut byte = 0u8;
+        libc::read(fds[0], (&raw mut byte).cast(), 1);
+        let mut status = 0;
+        libc::wait4(-1, &mut status, 0, ptr::null_mut());
+        say(&format!(
+            "parent: the child exited with {}\n",
+            libc::WEXITSTATUS(status)
+        ));
+    }
+}
+
+/// Whether process `pid` sleeps (state S, not stopped for a tracer) inside
+/// wait4 (syscall 61, first in /proc/PID/syscall).
+fn sleeps_in_wait4(pid: libc::pid_t) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('S'))
+        && syscall.starts_with("61 ")
+}
+
+/// Two syscalls strace 6.1 does not know: fchmodat2 (452, Linux 6.6), and
+/// 1000, which is no syscall at all.
+fn new_syscalls() {
+    let missing = CString::new("/nonexistent/tracee-test").unwrap();
+    // SAFETY: fchmodat2 only reads the path, a live C string; 1000 is no
+    // syscall, and the kernel answers ENOSYS.
+    unsafe {
+        libc::syscall(452, libc::AT_FDCWD, missing.as_ptr(), 0o644, 0);
+        libc::syscall(1000);
     }
 }
