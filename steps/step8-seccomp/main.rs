@@ -45,11 +45,12 @@
 
 // Step 6 sees execve's entry, so step 5's way of reading the first execve's
 // arguments back from the new program's stack goes unused here.
-#[path = "../step7-many-processes/attach.rs"]
-mod attach;
 #[allow(dead_code)]
 #[path = "../step7-many-processes/decode.rs"]
 mod decode;
+
+#[path = "../step7-many-processes/attach.rs"]
+mod attach;
 mod json;
 #[path = "../step5-arguments/memory.rs"]
 mod memory;
@@ -226,7 +227,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
         }
     }
     if rest.is_empty() && options.attach.is_empty() {
-        return Err(format!("no command to trace, and no -p PID; {USAGE}"));
+        return Err(format!("no command to trace; {USAGE}"));
     }
     options.command = rest.to_vec();
     check_seccomp_options(&options)?;
@@ -365,6 +366,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
     if let Some(child) = first {
         threads.insert(child, Thread::new(false));
     }
+    let mut announced = Vec::new();
     for &pid in &options.attach {
         // No PTRACE_O_EXITKILL here: should we die, the program lives on.
         let attached = attach::attach(pid, ptrace_options(options.follow)).inspect_err(|_| {
@@ -378,10 +380,14 @@ fn trace(options: &Options) -> Result<Ending, String> {
                 spawn::kill_child(child);
             }
         })?;
-        announce_attached(pid, attached.len());
+        announced.push((pid, attached.len()));
         for tid in attached {
-            threads.insert(tid, Thread::new(true));
+            threads.insert(tid, Thread::grabbed());
         }
+    }
+    // Once all are attached: a failure says only what failed.
+    for (pid, threads) in announced {
+        announce_attached(pid, threads);
     }
     // With -o FILE and -f, strace prefixes every line with its thread id.
     let numbered = options.output.is_some() && (options.follow || threads.len() > 1);
@@ -481,6 +487,24 @@ fn block_interrupts() -> SigSet {
     let _ = signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
     set
 }
+/// One of `interrupts` that has arrived (blocked, it waits), taken.
+fn pending_interrupt(interrupts: &SigSet) -> Option<Signal> {
+    // SAFETY: sigpending fills the set it is given, which is ours.
+    let pending = unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        pending
+    };
+    let signal = interrupts.iter().find(|&signal| {
+        // SAFETY: sigismember only reads the set.
+        let is_pending = unsafe { libc::sigismember(&pending, signal as libc::c_int) } == 1;
+        signal != Signal::SIGCHLD && is_pending
+    })?;
+    // Taken, so that it does not stay pending: sigwait returns at once.
+    let mut only_this = SigSet::empty();
+    only_this.add(signal);
+    only_this.wait().ok()
+}
 // ANCHOR_END: interrupts
 
 // ANCHOR: records
@@ -508,6 +532,8 @@ struct Thread {
     /// The name of the last syscall a signal interrupted, which the kernel
     /// may resume with `restart_syscall`.
     interrupted: Option<String>,
+    /// Attached with -p, and not yet seen stopped.
+    grabbed: bool,
 }
 
 impl Thread {
@@ -517,6 +543,15 @@ impl Thread {
             inside: None,
             abi: Abi::X86_64,
             interrupted: None,
+            grabbed: false,
+        }
+    }
+
+    /// A thread that -p attached to, running: it may be inside a syscall.
+    fn grabbed() -> Thread {
+        Thread {
+            grabbed: true,
+            ..Thread::new(true)
         }
     }
 }
@@ -604,9 +639,10 @@ impl Tracer<'_> {
     /// Follows every thread from stop to stop, whichever stops, until none
     /// is left. The kernel says what each stop is; we only act on it.
     fn follow(&mut self) -> Result<Ending, String> {
-        // The child is at the entry of the execve that starts the program.
+        // The child is stopped before its execve. What it does until then
+        // (the end of `raise`, a `prctl`) is the tracer's, not the
+        // program's: like strace, we show nothing of it (syscall_done).
         if let Some(child) = self.first {
-            self.syscall_stop(child)?;
             self.resume(child, Resume::Syscall(None))?;
         }
         loop {
@@ -643,7 +679,7 @@ impl Tracer<'_> {
                 WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP)
                     if is_stopping(signal) =>
                 {
-                    let text = format!("--- stopped by {} ---", signals::name(signal as i32));
+                    let text = format!("--- stopped by {} ---", decode::signal_name(signal as i32));
                     self.show(tid, &text);
                     Resume::Listen
                 }
@@ -674,6 +710,10 @@ impl Tracer<'_> {
             flags |= WaitPidFlag::WNOHANG;
         }
         loop {
+            // Told to stop: before anything else, however busy the threads.
+            if let Some(signal) = self.interrupts.as_ref().and_then(pending_interrupt) {
+                return Ok(Event::Interrupted(signal));
+            }
             match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::StillAlive) => {}
                 Ok(status) => return Ok(Event::Stop(status)),
@@ -695,11 +735,26 @@ impl Tracer<'_> {
     // ANCHOR: meet
     /// A thread we have not seen stop before: a newborn (-f) at its first
     /// stop. Like strace, we count it from there, for the `[pid N]` prefix.
+    ///
+    /// A thread that -p attached to, at its first stop: if it was inside a
+    /// syscall, PTRACE_INTERRUPT broke the call off, and the kernel will
+    /// resume it (`restart_syscall`). Its number is still in `orig_rax`.
     fn meet(&mut self, tid: Pid, status: &WaitStatus) {
         let stopped = !matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..));
         if stopped && !self.threads.contains_key(&tid) {
             self.newborn.remove(&tid);
             self.threads.insert(tid, Thread::new(true));
+        }
+        if let Some(thread) = self.threads.get_mut(&tid)
+            && stopped
+            && thread.grabbed
+        {
+            thread.grabbed = false;
+            if let Ok(registers) = ptrace::getregs(tid)
+                && (registers.orig_rax as i64) >= 0
+            {
+                thread.interrupted = Some(syscall_name(registers.orig_rax));
+            }
         }
     }
     // ANCHOR_END: meet
@@ -761,6 +816,12 @@ impl Tracer<'_> {
     }
     // ANCHOR_END: syscall_stop
 
+    /// Whether the trace's lines are kept to ourselves: with `-c`, which
+    /// prints a table instead, and with `--profile`, which writes a file.
+    fn quiet(&self) -> bool {
+        self.options.count || self.options.profile.is_some()
+    }
+
     fn decoder(&self, tid: Pid) -> Decoder {
         Decoder {
             memory: Memory::of(tid),
@@ -789,8 +850,7 @@ impl Tracer<'_> {
         if self.options.profile.is_some() && abi == Abi::X86_64 {
             self.used.insert(abi.syscall_name(syscall.number));
         }
-        let quiet = self.options.count || self.options.profile.is_some();
-        let printed = !quiet && abi.selected(&self.options.selection, syscall.number);
+        let printed = !self.quiet() && abi.selected(&self.options.selection, syscall.number);
         let decoder = self.decoder(tid);
         let pending = printed.then(|| match abi {
             Abi::X86_64 => decoder.entry(syscall),
@@ -807,7 +867,12 @@ impl Tracer<'_> {
             pending,
             at: Instant::now(),
         };
-        if let Some(pending) = &entered.pending {
+        // Before the program starts, only the execve that starts it.
+        let shown = self.threads[&tid].program_started
+            || (abi == Abi::X86_64 && syscall.number == Sysno::execve as u64);
+        if let Some(pending) = &entered.pending
+            && shown
+        {
             let text = self.entry_text(tid, &entered, pending);
             let prefix = self.prefix(tid);
             self.printer.open_call(tid, prefix, text);
@@ -919,7 +984,7 @@ impl Tracer<'_> {
 
     /// A line of the trace that is not a syscall: not with `-c`.
     fn show(&mut self, tid: Pid, text: &str) {
-        if !self.options.count {
+        if !self.quiet() {
             let prefix = self.prefix(tid);
             self.printer.line(prefix, text);
         }
@@ -949,7 +1014,7 @@ impl Tracer<'_> {
             WaitStatus::Exited(_, code) => (format!("exited with {code}"), Ending::Exited(code)),
             WaitStatus::Signaled(_, signal, core_dumped) => {
                 let core = if core_dumped { " (core dumped)" } else { "" };
-                let name = signals::name(signal as i32);
+                let name = decode::signal_name(signal as i32);
                 (format!("killed by {name}{core}"), Ending::Killed(signal))
             }
             _ => return Ok(Resume::Gone),

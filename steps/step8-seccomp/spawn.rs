@@ -10,10 +10,9 @@
 //! Step 6's version of step 2's spawn.rs. The child no longer asks to be
 //! traced (`PTRACE_TRACEME`): it stops itself, untraced, and the tracer
 //! *seizes* it (`PTRACE_SEIZE`), setting its options in the same call. Only a
-//! seized process can be kept in a group-stop with `PTRACE_LISTEN` (main.rs),
-//! and only a tracer that sees the child before its `execve` can show that
-//! `execve` with its arguments, as strace does. So the tracer lets the child
-//! run to the *entry* of its `execve`, and hands it over there.
+//! seized process can be kept in a group-stop with `PTRACE_LISTEN` (main.rs).
+//! And the tracer now holds the child *before* its `execve`, so that it sees
+//! that `execve` start and can show it with its arguments, as strace does.
 //!
 //! If anything fails on the way, the child says why through a pipe, and the
 //! tracer says it to the user.
@@ -37,7 +36,7 @@ use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
 
 use crate::seccomp::Filter;
 
-/// A child stopped at the entry of the `execve` that will start the program.
+/// A child seized before it runs the program: it has yet to call `execve`.
 pub struct Started {
     pub child: Pid,
     /// The program's path, and the pipe where the child writes why it
@@ -56,9 +55,9 @@ impl Started {
 
 // ANCHOR: spawn_traced
 /// Starts `command` (a program name and its arguments) as a seized child, and
-/// returns once the child is stopped at the entry of its `execve`. `command`
-/// is never empty: each step's `main` refuses to start without one. With a
-/// `filter`, the program runs under it, from its `execve` on.
+/// returns it stopped, before its `execve`. `command` is never empty: each
+/// step's `main` refuses to start without one. With a `filter`, the program
+/// runs under it, from its `execve` on.
 pub fn spawn_traced(
     command: &[OsString],
     options: ptrace::Options,
@@ -179,10 +178,7 @@ fn exit_child() -> ! {
 }
 
 // ANCHOR: start_tracing
-/// The tracer's side: wait for the child to stop itself, seize it, and let
-/// it run to the entry of its `execve`. What it does before (the end of
-/// `raise`, `prctl`) is the tracer's business, not the program's: like
-/// strace, we show nothing of it.
+/// The tracer's side: wait for the child to stop itself, and seize it.
 fn start_tracing(started: Started, options: ptrace::Options) -> Result<Started, String> {
     let child = started.child;
     // WUNTRACED: report a child that stops even though nobody traces it.
@@ -191,42 +187,36 @@ fn start_tracing(started: Started, options: ptrace::Options) -> Result<Started, 
         Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => return Err(started.failure()),
         other => return Err(unexpected(child, other)),
     }
-    // Seizing a stopped process makes it report its stop to us, as a
-    // PTRACE_EVENT_STOP; from there, PTRACE_SYSCALL lets it go on.
     if let Err(errno) = ptrace::seize(child, options) {
         kill_child(child);
         return Err(explain_seize_failure(errno));
+    }
+    // Seizing a stopped process makes it report its stop again, to us, as
+    // an event stop. From there, the tracer's PTRACE_SYSCALL lets it go on.
+    match waitpid(child, None) {
+        Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => {}
+        other => return Err(unexpected(child, other)),
     }
     // A process that a signal stopped stays marked "stopped" until a
     // SIGCONT, even once its tracer lets it run; and a thread it starts
     // inherits the mark, and begins in a group-stop, as if SIGSTOP had just
     // stopped it. SIGCONT clears the mark, as it does for strace's child.
-    // It arrives before the program starts, where we show nothing.
+    // The child stops again to receive it, and we resume it without: it has
+    // done its work, and the program never sees it.
+    // (The end of the group-stop that SIGCONT brings is an event stop of
+    // its own, on the way.)
     let _ = kill(child, Signal::SIGCONT);
     loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::PtraceSyscall(_)) if at_execve_entry(child) => return Ok(started),
-            Ok(WaitStatus::PtraceSyscall(_) | WaitStatus::PtraceEvent(..)) => {}
-            // Our SIGCONT, on its way: it has done its work, and is not
-            // passed on (resumed below with no signal).
-            Ok(WaitStatus::Stopped(_, Signal::SIGCONT)) => {}
-            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => return Err(started.failure()),
-            other => return Err(unexpected(child, other)),
-        }
-        if let Err(errno) = ptrace::syscall(child, None) {
+        if let Err(errno) = ptrace::cont(child, None) {
             kill_child(child);
             return Err(format!("cannot resume the child: {errno}"));
         }
+        match waitpid(child, None) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGCONT)) => return Ok(started),
+            Ok(WaitStatus::PtraceEvent(_, _, libc::PTRACE_EVENT_STOP)) => {}
+            other => return Err(unexpected(child, other)),
+        }
     }
-}
-
-/// Whether the child, at a syscall stop, is entering `execve`.
-fn at_execve_entry(child: Pid) -> bool {
-    ptrace::syscall_info(child).is_ok_and(|info| {
-        // SAFETY: `entry` is the union's member for an entry stop.
-        info.op == libc::PTRACE_SYSCALL_INFO_ENTRY
-            && unsafe { info.u.entry.nr } == libc::SYS_execve as u64
-    })
 }
 // ANCHOR_END: start_tracing
 
