@@ -400,6 +400,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step7-many-processes/main.rs",
         "book/solutions/ch7_announce_children.rs",
     ),
+    (
+        "ch8_deny_kills.diff",
+        "steps/step8-seccomp/main.rs",
+        "book/solutions/ch8_deny_kills.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",
