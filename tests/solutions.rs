@@ -34,7 +34,7 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
         "steps/step7-many-processes/main.rs",
         24,
     ),
-    ("ch8_deny_kills", "steps/step8-seccomp/main.rs", 20),
+    ("ch8_deny_kills", "steps/step8-seccomp/main.rs", 24),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
