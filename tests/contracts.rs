@@ -72,8 +72,8 @@ fn tracer_exits_with_the_program_status() {
         let output = run_binary(step, &["sh", "-c", "exit 7"]);
         assert_eq!(output.status.code(), Some(7), "{step}");
         let output = run_binary(step, &["sh", "-c", "kill -TERM $$"]);
-        if matches!(step, "step6" | "step7" | "step8") {
-            // Steps 6 to 8 die of the program's signal, as strace does.
+        if matches!(step, "step6" | "step7" | "step8" | "step9") {
+            // Steps 6 to 9 die of the program's signal, as strace does.
             assert_eq!(output.status.signal(), Some(libc::SIGTERM), "{step}");
         } else {
             // Killed by SIGTERM (15): the shell's convention, 128 + 15.
@@ -125,10 +125,9 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
     // /dev/full fails every write with ENOSPC, as a full disk would.
     let dir = std::env::temp_dir().join(format!("full-stderr-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let runs = TRACING_STEPS
-        .iter()
-        .map(|step| vec![binary(step)])
-        .chain(["step4", "step5", "step6", "step7", "step8"].map(|step| vec![binary(step), "-c"]));
+    let runs = TRACING_STEPS.iter().map(|step| vec![binary(step)]).chain(
+        ["step4", "step5", "step6", "step7", "step8", "step9"].map(|step| vec![binary(step), "-c"]),
+    );
     for (i, tracer) in runs.enumerate() {
         let file = dir.join(i.to_string());
         let full = std::fs::File::create("/dev/full").unwrap();
@@ -199,7 +198,7 @@ fn no_command_is_a_usage_error() {
 
 #[test]
 fn unknown_option_is_a_usage_error() {
-    for step in ["step4", "step5", "step6", "step7", "step8"] {
+    for step in ["step4", "step5", "step6", "step7", "step8", "step9"] {
         let message = refusal(step, &["-x", "ls"], 2);
         assert!(message.contains("unknown option '-x'; usage:"), "{message}");
     }
