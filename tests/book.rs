@@ -289,6 +289,22 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         "./target/debug/step8 --sandbox book/src/profiles/conditional.json true",
         Check::Same,
     ),
+    // Chapter 9: the same lines, with and without the filter.
+    (
+        "step9-openat.txt",
+        "./target/debug/step9 -f --seccomp-bpf -e trace=execve,openat,write sh -c '/bin/true; echo done'",
+        Check::Same,
+    ),
+    (
+        "step7-openat.txt",
+        "./target/debug/step7 -f -e trace=execve,openat,write sh -c '/bin/true; echo done'",
+        Check::Same,
+    ),
+    (
+        "step9-no-f.txt",
+        "./target/debug/step9 --seccomp-bpf -e trace=write echo hello",
+        Check::Same,
+    ),
 ];
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
@@ -343,6 +359,16 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "step8-spawn.diff",
         "steps/step7-many-processes/spawn.rs",
         "steps/step8-seccomp/spawn.rs",
+    ),
+    (
+        "step9.diff",
+        "steps/step8-seccomp/main.rs",
+        "steps/step9-seccomp-bpf/main.rs",
+    ),
+    (
+        "step9-seccomp.diff",
+        "steps/step8-seccomp/seccomp.rs",
+        "steps/step9-seccomp-bpf/seccomp.rs",
     ),
     // The exercises' reference solutions, against the step each one changes.
     (

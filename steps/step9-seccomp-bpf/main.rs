@@ -850,6 +850,7 @@ impl Tracer<'_> {
     }
     // ANCHOR_END: meet
 
+    // ANCHOR: resume
     /// Lets the thread go on. A thread can die at any moment (another
     /// thread's exit_group kills it): then it is not there to resume, and
     /// its end is reported by waitpid, as any end.
@@ -870,6 +871,7 @@ impl Tracer<'_> {
             Err(errno) => Err(format!("cannot resume thread {tid}: {errno}")),
         }
     }
+    // ANCHOR_END: resume
 
     // ANCHOR: syscall_stop
     /// At a syscall stop: the kernel says whether it is an entry or an exit,
