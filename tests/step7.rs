@@ -324,11 +324,17 @@ struct Loop {
 
 impl Loop {
     fn start(name: &str) -> Loop {
+        Loop::start_with(name, &[])
+    }
+
+    /// With `spinning`, a third thread that never makes a syscall.
+    fn start_with(name: &str, more: &[&str]) -> Loop {
         let dir = std::env::temp_dir().join(format!("step7-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("count");
         let child = Command::new(binary("tracee"))
             .args(["loop", file.to_str().unwrap()])
+            .args(more)
             .spawn()
             .unwrap();
         let running = Loop { child, file };
@@ -463,9 +469,7 @@ fn attach_then_detach_on_each_signal_leaves_the_program_running() {
 }
 
 /// (The signal waits in the program, which is stopped at a syscall for its
-/// tracer; a signal caught in its own stop, signal-delivery-stop, at the
-/// moment of the detach, attach.rs passes on too, but no test can make that
-/// moment come on demand.)
+/// tracer: see the next test for a signal caught in its own stop.)
 #[test]
 fn a_signal_that_comes_while_the_tracer_is_stopped_is_delivered_after_detach() {
     let running = Loop::start("signal-at-detach");
@@ -481,6 +485,51 @@ fn a_signal_that_comes_while_the_tracer_is_stopped_is_delivered_after_detach() {
     let before = running.count();
     kill(running.pid(), Signal::SIGUSR1).unwrap();
     wait_until(|| running.states().contains(&'t'), "the program's stop");
+    kill(tracer_pid, Signal::SIGINT).unwrap();
+    kill(tracer_pid, Signal::SIGCONT).unwrap();
+    assert_eq!(wait_for_end(&mut tracer).signal(), Some(libc::SIGINT));
+    running.assert_runs_on();
+    wait_until(|| running.count() > before + 1000, "SIGUSR1's thousand");
+}
+
+/// A signal caught in its own stop (signal-delivery-stop) when the tracer
+/// lets go: the detach must pass it on.
+#[test]
+fn a_signal_in_its_delivery_stop_at_detach_is_delivered() {
+    let running = Loop::start_with("delivery-stop", &["spinning"]);
+    let spinner = std::fs::read_dir(format!("/proc/{}/task", running.pid()))
+        .unwrap()
+        .map(|task| task.unwrap().path())
+        .find(|task| read(&task.join("comm")).trim() == "spinner")
+        .map(|task| {
+            task.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .parse::<i32>()
+                .unwrap()
+        })
+        .expect("the spinner thread");
+    let trace_file = running.file.with_file_name("trace");
+    let mut tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
+    let tracer_pid = Pid::from_raw(tracer.id() as i32);
+    wait_until(|| read(&trace_file).contains("write("), "the trace");
+    // The tracer stopped; the spinner, which never enters a syscall, gets
+    // the signal and stops at once to show it to its tracer, and waits.
+    kill(tracer_pid, Signal::SIGSTOP).unwrap();
+    wait_until(|| process_state(tracer_pid) == 'T', "the tracer to stop");
+    let before = running.count();
+    // SAFETY: tgkill sends a signal to one thread of a process of ours.
+    unsafe {
+        libc::syscall(
+            libc::SYS_tgkill,
+            running.pid().as_raw(),
+            spinner,
+            libc::SIGUSR1,
+        )
+    };
+    let spinner_state = || process_state(Pid::from_raw(spinner));
+    wait_until(|| spinner_state() == 't', "the spinner's stop");
     kill(tracer_pid, Signal::SIGINT).unwrap();
     kill(tracer_pid, Signal::SIGCONT).unwrap();
     assert_eq!(wait_for_end(&mut tracer).signal(), Some(libc::SIGINT));
@@ -555,6 +604,17 @@ fn a_process_we_may_not_trace_is_explained_and_left_running() {
     if run("setpriv", &["--version"]).status.code() != Some(0) {
         return eprintln!("SKIPPED: setpriv is not installed");
     }
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        // Only root may run the tracer as another user here; any user is
+        // refused root's process 1.
+        let message = refused(&["-p", "1"]);
+        assert!(
+            message.contains("not allowed to trace process 1"),
+            "{message}"
+        );
+        return;
+    }
     // The program runs as us (root, or whoever runs the tests); the tracer
     // as another user, nobody, who may not trace it.
     let running = Loop::start("other-user");
@@ -595,4 +655,47 @@ fn one_bad_pid_among_good_ones_leaves_the_good_ones_untouched() {
         "{message}"
     );
     running.assert_runs_on();
+}
+
+#[test]
+fn attach_with_f_follows_the_programs_new_children() {
+    // A shell that starts a child every 20 ms, running before we attach.
+    let mut shell = Command::new("sh")
+        .args(["-c", "while :; do /bin/true; sleep 0.02; done"])
+        .spawn()
+        .unwrap();
+    let pid = shell.id().to_string();
+    let dir = std::env::temp_dir().join(format!("step7-f-p-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace_file = dir.join("trace");
+    let mut tracer = start_tracer(&["-f", "-p", &pid], &trace_file);
+    // Children born after the attach are traced: their execve, prefixed.
+    let child_exec = |trace: &str| {
+        trace.lines().any(|line| {
+            line.starts_with("[pid ")
+                && line.contains("execve(\"/bin/true\"")
+                && !line.contains(&pid)
+        })
+    };
+    wait_until(|| child_exec(&read(&trace_file)), "a child's execve");
+    kill(Pid::from_raw(tracer.id() as i32), Signal::SIGINT).unwrap();
+    assert_eq!(wait_for_end(&mut tracer).signal(), Some(libc::SIGINT));
+    // The shell runs on, untraced, and so does its loop of children.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.contains("TracerPid:\t0\n"), "{status}");
+    assert!(shell.try_wait().unwrap().is_none());
+    // None of its children is left traced or stopped, for a while.
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
+        for child in read(Path::new(&children)).split_whitespace() {
+            let child = Pid::from_raw(child.parse().unwrap());
+            let state = process_state(child);
+            assert!(!"tT".contains(state), "child {child} is {state}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = shell.kill();
+    let _ = shell.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

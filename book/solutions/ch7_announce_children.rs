@@ -526,7 +526,7 @@ impl Tracer<'_> {
                 }
                 // A thread or process is born (-f): it is ours already, and
                 // will stop for us before it runs.
-                WaitStatus::PtraceEvent(_, _, event) if attach_is_birth(event) => {
+                WaitStatus::PtraceEvent(_, _, event) if attach::is_birth(event) => {
                     if let Ok(child) = ptrace::getevent(tid) {
                         let child = Pid::from_raw(child as i32);
                         if !self.threads.contains_key(&child) {
@@ -949,17 +949,6 @@ impl Tracer<'_> {
         Ending::Killed(signal)
     }
     // ANCHOR_END: let_go
-}
-
-/// The events that announce a new thread or process (attach.rs has the
-/// same list, for the detach).
-fn attach_is_birth(event: i32) -> bool {
-    [
-        libc::PTRACE_EVENT_FORK,
-        libc::PTRACE_EVENT_VFORK,
-        libc::PTRACE_EVENT_CLONE,
-    ]
-    .contains(&event)
 }
 
 // ANCHOR: printer

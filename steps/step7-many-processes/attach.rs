@@ -189,7 +189,7 @@ pub fn detach(tids: &[Pid]) -> Vec<Pid> {
 }
 
 /// The events that announce a new thread or process.
-fn is_birth(event: i32) -> bool {
+pub fn is_birth(event: i32) -> bool {
     [
         libc::PTRACE_EVENT_FORK,
         libc::PTRACE_EVENT_VFORK,

@@ -42,6 +42,9 @@
 //!                           writes a count, one more every 10 ms, into FILE
 //!                           (SIGUSR1 adds 1000 to it); the other sleeps a
 //!                           second at a time
+//!   tracee loop FILE spinning  the same, and a third thread, "spinner",
+//!                           that runs without a syscall (so that a signal
+//!                           sent to it stops it for its tracer at once)
 //!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
 //!                           strace 6.1) and 1000, which is no syscall
 
@@ -68,14 +71,16 @@ fn main() {
         ["threads", count] => threads(parse_count(count)),
         ["forks", count] => forks(parse_count(count)),
         ["thread-exec"] => thread_exec(),
-        ["loop", file] => work_in_a_loop(file),
+        ["loop", file] => work_in_a_loop(file, false),
+        ["loop", file, "spinning"] => work_in_a_loop(file, true),
         ["parent-waits"] => parent_waits(),
         ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
-                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | threads N | forks N | thread-exec | loop FILE \
+                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler \
+                 | stop-self | stopped-awhile | threads N | forks N | thread-exec \
+                 | loop FILE [spinning] \
                  | parent-waits \
                  | new-syscalls"
             );
@@ -545,8 +550,9 @@ extern "C" fn add_a_thousand(_: libc::c_int) {
 }
 
 /// Works until killed: a count in FILE, one more every 10 ms, and 1000 more
-/// for each SIGUSR1; a second thread sleeps, mostly inside a syscall.
-fn work_in_a_loop(file: &str) -> ! {
+/// for each SIGUSR1; a second thread sleeps, mostly inside a syscall; and,
+/// `spinning`, a third one runs, never inside one.
+fn work_in_a_loop(file: &str, spinning: bool) -> ! {
     on_signal(
         libc::SIGUSR1,
         add_a_thousand as *const () as libc::sighandler_t,
@@ -556,6 +562,16 @@ fn work_in_a_loop(file: &str) -> ! {
             std::thread::sleep(std::time::Duration::from_secs(1));
         }
     });
+    if spinning {
+        let spinner = std::thread::Builder::new().name("spinner".to_string());
+        spinner
+            .spawn(|| {
+                loop {
+                    std::hint::spin_loop();
+                }
+            })
+            .unwrap();
+    }
     let path = CString::new(file).unwrap();
     let mut count = 0u64;
     loop {
