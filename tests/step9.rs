@@ -195,3 +195,27 @@ fn seccomp_bpf_with_deny_or_sandbox_is_a_usage_error() {
         "{output:?}"
     );
 }
+
+#[test]
+fn with_the_filter_the_contracts_still_hold() {
+    use std::os::unix::process::ExitStatusExt;
+    let step9 = |command: &[&str]| {
+        let options = ["-f", "--seccomp-bpf", "-e", "trace=write"];
+        run_within(HANG, binary("step9"), &[&options[..], command].concat())
+    };
+    // The exit status, and death by a signal, passed on.
+    assert_eq!(step9(&["sh", "-c", "exit 7"]).status.code(), Some(7));
+    let killed = step9(&["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(killed.status.signal(), Some(libc::SIGTERM), "{killed:?}");
+    // The program's output is its own, threads and children included.
+    let tracee = binary("tracee");
+    for command in [[tracee, "threads", "3"], [tracee, "forks", "3"]] {
+        let untraced = run(tracee, &command[1..]);
+        let traced = step9(&command);
+        assert_eq!(stdout(&traced), stdout(&untraced), "{command:?}");
+        assert_eq!(traced.status.code(), untraced.status.code());
+    }
+    // A signal the program handles still reaches it, and its handler runs.
+    let signals = step9(&[tracee, "signals"]);
+    assert_eq!(stdout(&signals), stdout(&run(tracee, &["signals"])));
+}
