@@ -125,11 +125,19 @@ fn waits_of(tracer_options: &[&str], count: usize) -> u64 {
         &count,
         "status=none",
     ];
-    let table = run_strace(
-        &["-c", "-e", "trace=wait4"],
-        &[tracer_options, &["-e", "trace=openat"][..], &dd].concat(),
+    // strace's table goes to stderr; dd and the tracer's trace, to files.
+    // Under a time limit: a tracer that hangs fails the test.
+    let tracer = [
+        tracer_options,
+        &["-o", "/dev/null", "-e", "trace=openat"][..],
+    ]
+    .concat();
+    let output = run_within(
+        HANG,
+        "strace",
+        &[&["-c", "-e", "trace=wait4"][..], &tracer, &dd].concat(),
     );
-    summary_counts(&table)
+    summary_counts(&stderr(&output))
         .get("wait4")
         .map_or(0, |&(calls, _)| calls)
 }
