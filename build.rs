@@ -19,7 +19,7 @@ use std::process::Command;
 const RECORDED_MACHINE: &str = "book/src/transcripts/MACHINE.txt";
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine, no_bpf)");
+    println!("cargo::rustc-check-cfg=cfg(no_strace, other_machine, no_bpf, no_podman)");
     println!("cargo::rerun-if-env-changed=PATH");
     // Who runs cargo decides whether BPF is allowed (sudo changes USER).
     println!("cargo::rerun-if-env-changed=USER");
@@ -30,7 +30,7 @@ fn main() {
     // Run again when one of the programs we ask is installed, upgraded or
     // removed. (A path that does not exist makes cargo run us every time,
     // which is what we want while strace is missing.)
-    for program in ["strace", "echo", "getconf"] {
+    for program in ["strace", "echo", "getconf", "podman", "runc"] {
         let path = find_in_path(program).unwrap_or_else(|| PathBuf::from("/usr/bin").join(program));
         println!("cargo::rerun-if-changed={}", path.display());
     }
@@ -51,6 +51,17 @@ fn main() {
              CAP_PERFMON"
         );
         println!("cargo::rustc-cfg=no_bpf");
+    }
+    // Step 8's profiles loaded by a real container runtime: podman, with
+    // runc, as root (rootless podman needs a setup of its own).
+    let root = first_line("id", &["-u"]) == "0";
+    if find_in_path("podman").is_none() || find_in_path("runc").is_none() || !root {
+        println!(
+            "cargo::warning=podman and runc, run as root, are not here: `cargo test` will SKIP \
+             loading step 8's profiles in a container; install them (e.g. sudo apt-get install \
+             podman runc, or scripts/install-prerequisites --podman) and run the tests as root"
+        );
+        println!("cargo::rustc-cfg=no_podman");
     }
     if find_in_path("strace").is_none() {
         println!(

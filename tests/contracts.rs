@@ -22,7 +22,7 @@ const SHOW_INHERITANCE: &str = r#"echo "args: $0 $*"; env | sort; ls /proc/self/
 /// `step10_keeps_the_contracts_of_a_runner` shows as ignored.
 /// The steps that end the way strace does when a signal kills the program:
 /// they die of the same signal. The others exit with 128 + N.
-const DIE_OF_THE_PROGRAMS_SIGNAL: [&str; 2] = ["step6", "step7"];
+const DIE_OF_THE_PROGRAMS_SIGNAL: [&str; 4] = ["step6", "step7", "step8", "step9"];
 
 fn runners() -> Vec<Vec<&'static str>> {
     let tracers = TRACING_STEPS.iter().map(|step| vec![binary(step)]);
@@ -157,9 +157,9 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
     // /dev/full fails every write with ENOSPC, as a full disk would.
     let dir = std::env::temp_dir().join(format!("full-stderr-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let runs = runners()
-        .into_iter()
-        .chain(["step4", "step5", "step6", "step7"].map(|step| vec![binary(step), "-c"]));
+    let runs = runners().into_iter().chain(
+        ["step4", "step5", "step6", "step7", "step8", "step9"].map(|step| vec![binary(step), "-c"]),
+    );
     for (i, tracer) in runs.enumerate() {
         let file = dir.join(i.to_string());
         let full = std::fs::File::create("/dev/full").unwrap();
@@ -233,7 +233,7 @@ fn no_command_is_a_usage_error() {
 
 #[test]
 fn unknown_option_is_a_usage_error() {
-    for step in ["step4", "step5", "step6", "step7"] {
+    for step in ["step4", "step5", "step6", "step7", "step8", "step9"] {
         let message = refusal(step, &["-x", "ls"], 2);
         assert!(message.contains("unknown option '-x'; usage:"), "{message}");
     }

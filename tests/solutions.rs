@@ -34,6 +34,7 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
         "steps/step7-many-processes/main.rs",
         24,
     ),
+    ("ch8_deny_kills", "steps/step8-seccomp/main.rs", 24),
     ("ch10_no_null_check", "steps/step10-ebpf/main.rs", 12),
     (
         "ch10_no_null_check_program",
@@ -82,6 +83,12 @@ fn is_fresh(built: &Path, name: &str) -> bool {
         root().join("book/solutions/ch5_uname_decode.rs"),
         root().join("steps/step6-trustworthy/spawn.rs"),
         root().join("steps/step6-trustworthy/signals.rs"),
+        root().join("steps/step7-many-processes/decode.rs"),
+        root().join("steps/step7-many-processes/attach.rs"),
+        root().join("steps/step8-seccomp/spawn.rs"),
+        root().join("steps/step8-seccomp/seccomp.rs"),
+        root().join("steps/step8-seccomp/profile.rs"),
+        root().join("steps/step8-seccomp/json.rs"),
     ];
     if name.starts_with("ch10_") {
         sources.extend(
@@ -515,6 +522,35 @@ fn ch7_announce_children_names_each_child_as_it_starts() {
         let first_line = trace.find(&format!("[pid {pid:>5}] ")).unwrap();
         assert!(announce < first_line, "{trace}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Chapter 8
+
+#[test]
+fn ch8_deny_kills_kills_the_program_at_the_call() {
+    use std::os::unix::process::ExitStatusExt;
+    let output = run_within(
+        HANG,
+        &solution("ch8_deny_kills"),
+        &["--deny", "getppid", binary("tracee"), "getppid", "3"],
+    );
+    // Killed at the first getppid: one call, never two.
+    let trace = stderr(&output);
+    let calls = trace
+        .lines()
+        .filter(|line| line.starts_with("getppid("))
+        .count();
+    assert_eq!(calls, 1, "{trace}");
+    assert!(trace.ends_with("+++ killed by SIGSYS +++\n"), "{trace}");
+    assert_eq!(output.status.signal(), Some(libc::SIGSYS), "{output:?}");
+    // Step 8 itself fails the call, and the program goes on.
+    let step8 = run_within(
+        HANG,
+        binary("step8"),
+        &["--deny", "getppid", binary("tracee"), "getppid", "3"],
+    );
+    assert_eq!(step8.status.code(), Some(0), "{step8:?}");
 }
 
 // ---------------------------------------------------------------------------

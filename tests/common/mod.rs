@@ -18,6 +18,8 @@ pub fn binary(name: &str) -> &'static str {
         "step5" => env!("CARGO_BIN_EXE_step5"),
         "step6" => env!("CARGO_BIN_EXE_step6"),
         "step7" => env!("CARGO_BIN_EXE_step7"),
+        "step8" => env!("CARGO_BIN_EXE_step8"),
+        "step9" => env!("CARGO_BIN_EXE_step9"),
         "step10" => env!("CARGO_BIN_EXE_step10"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
         _ => panic!("no binary named {name} in this package"),
@@ -25,7 +27,9 @@ pub fn binary(name: &str) -> &'static str {
 }
 
 /// The tracing steps, which all keep the contracts of `tests/contracts.rs`.
-pub const TRACING_STEPS: [&str; 6] = ["step2", "step3", "step4", "step5", "step6", "step7"];
+pub const TRACING_STEPS: [&str; 8] = [
+    "step2", "step3", "step4", "step5", "step6", "step7", "step8", "step9",
+];
 
 /// Runs `program` with `args` to the end, stdin empty, and returns what it did.
 pub fn run(program: &str, args: &[&str]) -> Output {

@@ -13,6 +13,10 @@
 //!                           instruction, where 4 is write (in 64-bit, stat)
 //!   tracee x32-write        makes an x32-ABI write (1 | 0x40000000) of
 //!                           "x32\n" (ENOSYS on kernels built without x32)
+//!   tracee x32-getpid       makes an x32-ABI getpid (39 | 0x40000000) and
+//!                           writes what came back: "x32 getpid: ok", or
+//!                           an error's name (ENOSYS without x32, EPERM
+//!                           where a seccomp filter refuses it)
 //!   tracee signals          raises SIGUSR1 (handled), SIGUSR2 (ignored), then
 //!                           sleeps 0.2 s, in which SIGALRM interrupts it
 //!   tracee trap             raises SIGTRAP, with a handler: a real SIGTRAP
@@ -59,6 +63,7 @@ fn main() {
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         ["int80-write"] => int80_write(),
         ["x32-write"] => x32_write(),
+        ["x32-getpid"] => x32_getpid(),
         ["signals"] => signals(),
         ["trap"] => trap(),
         ["sigint-handler"] => sigint_handler(),
@@ -75,8 +80,9 @@ fn main() {
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
-                 | int80-write | x32-write | signals | trap | sigint-handler | stop-self \
-                 | stopped-awhile | threads N [K] | forks N | thread-exec | loop FILE [spinning] \
+                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler \
+                 | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
+                 | loop FILE [spinning] \
                  | parent-waits \
                  | new-syscalls"
             );
@@ -284,6 +290,28 @@ fn x32_write() {
     }
     let ok = result == text.len() as i64 || result == -(libc::ENOSYS as i64);
     process::exit(if ok { 0 } else { 1 });
+}
+
+/// An x32-ABI getpid (39 in x86_64's table), and what came back.
+fn x32_getpid() {
+    let number: u64 = 0x4000_0000 | libc::SYS_getpid as u64;
+    let result: i64;
+    // SAFETY: getpid has no arguments; `syscall` clobbers rcx and r11.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") number as i64 => result,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    let what = match -result as i32 {
+        libc::ENOSYS => "ENOSYS",
+        libc::EPERM => "EPERM",
+        _ if result > 0 => "ok",
+        _ => "another error",
+    };
+    say(&format!("x32 getpid: {what}\n"));
 }
 
 extern "C" fn note_signal(signal: libc::c_int) {

@@ -1,0 +1,498 @@
+//! Step 8: least privilege. `--deny` makes the named calls fail with EPERM,
+//! and the tracer shows them failing; `--profile` writes what a program used
+//! and `--sandbox` runs it under that, with the same output, or fails it
+//! where the profile is one call short; an x32 call is refused under any
+//! profile; a bad profile is refused before anything runs. Every run has a
+//! time limit: a tracer that hangs fails the test.
+
+mod common;
+use common::*;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn step8(args: &[&str]) -> std::process::Output {
+    run_within(HANG, binary("step8"), args)
+}
+
+/// A fresh file name in the temporary directory, for this test only.
+fn temp_file(name: &str) -> PathBuf {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    std::env::temp_dir().join(format!("strace-from-scratch-step8-{pid}-{run}-{name}"))
+}
+
+/// The profile `--profile` writes of `command`.
+fn profile_of(command: &[&str]) -> PathBuf {
+    let path = temp_file("profile.json");
+    let output = step8(&[&["--profile", path.to_str().unwrap()], command].concat());
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stderr(&output).contains("syscalls allowed, every other one fails with EPERM"),
+        "{output:?}"
+    );
+    path
+}
+
+fn sandboxed(profile: &Path, command: &[&str]) -> std::process::Output {
+    step8(&[&["--sandbox", profile.to_str().unwrap()], command].concat())
+}
+
+/// The names a profile allows, in its order.
+fn allowed(profile: &Path) -> Vec<String> {
+    let text = read(profile);
+    let start = text.find("\"names\": [").expect("a names list");
+    let end = start + text[start..].find(']').unwrap();
+    text[start..end]
+        .lines()
+        .skip(1)
+        .filter(|line| line.trim().starts_with('"'))
+        .map(|line| {
+            line.trim()
+                .trim_end_matches(',')
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn deny_fails_the_named_call_with_eperm_and_the_tracer_shows_it() {
+    let output = step8(&["--deny", "openat", "cat", "/etc/hostname"]);
+    let trace = stderr(&output);
+    // cat's first openat is the dynamic loader's, for libc: cat never runs.
+    assert!(
+        trace.lines().any(|line| line.starts_with("openat(")
+            && line.ends_with("= -1 EPERM (Operation not permitted)")),
+        "{trace}"
+    );
+    assert!(
+        trace
+            .lines()
+            .any(|line| line.starts_with("cat: ") && line.ends_with("Operation not permitted")),
+        "{trace}"
+    );
+    assert!(stdout(&output).is_empty());
+    // The program's status is ours, as the trace's last line says.
+    let code = output.status.code().expect("an exit status");
+    assert_ne!(code, 0);
+    assert!(
+        trace.ends_with(&format!("+++ exited with {code} +++\n")),
+        "{trace}"
+    );
+}
+
+#[test]
+fn deny_write_leaves_echo_silent_and_failing() {
+    let output = step8(&["--deny", "write,writev", "echo", "hello"]);
+    let trace = stderr(&output);
+    assert!(
+        trace
+            .lines()
+            .any(|line| line.starts_with("write(1, \"hello\\n\", 6)")
+                && line.ends_with("= -1 EPERM (Operation not permitted)")),
+        "{trace}"
+    );
+    assert_eq!(stdout(&output), "");
+    // echo notices that its write failed, as it would on a full disk.
+    assert_eq!(output.status.code(), Some(1), "{trace}");
+    // Without the filter, the same command works: the filter made the difference.
+    assert_eq!(stdout(&step8(&["echo", "hello"])), "hello\n");
+}
+
+#[test]
+fn a_program_under_its_own_profile_prints_what_it_prints_unsandboxed() {
+    let directory = env!("CARGO_MANIFEST_DIR");
+    let command = ["ls", "-la", directory];
+    let profile = profile_of(&command);
+    let names = allowed(&profile);
+    assert!(names.is_sorted(), "{names:?}");
+    for name in ["execve", "openat", "getdents64", "write", "exit_group"] {
+        assert!(names.contains(&name.to_string()), "{name}: {names:?}");
+    }
+    let untraced = run("ls", &command[1..]);
+    let sandboxed = sandboxed(&profile, &command);
+    assert_eq!(stdout(&sandboxed), stdout(&untraced));
+    assert_eq!(stderr(&sandboxed), "");
+    assert_eq!(sandboxed.status.code(), Some(0));
+    fs::remove_file(profile).unwrap();
+}
+
+#[test]
+fn a_profile_without_openat_fails_the_program_with_eperm() {
+    let command = ["ls", "-la", env!("CARGO_MANIFEST_DIR")];
+    let profile = profile_of(&command);
+    let text = read(&profile);
+    let without = text.replace("\t\t\t\t\"openat\",\n", "");
+    assert_ne!(without, text, "openat was in the profile");
+    fs::write(&profile, without).unwrap();
+    let output = sandboxed(&profile, &command);
+    assert_eq!(stdout(&output), "");
+    assert_ne!(output.status.code(), Some(0));
+    // Step 8's own tracer shows the refusal: it traces step 8 installing
+    // the filter (seccomp(SECCOMP_SET_MODE_FILTER, ...), shown raw: the
+    // decoder does not know seccomp), then ls failing to open what it needs.
+    let sandbox = ["--sandbox", profile.to_str().unwrap()];
+    let traced = step8(
+        &[
+            &["-e", "trace=seccomp,openat", binary("step8")],
+            &sandbox[..],
+            &command,
+        ]
+        .concat(),
+    );
+    let trace = stderr(&traced);
+    assert!(
+        trace
+            .lines()
+            .any(|line| line.starts_with("seccomp(0x1, 0, ") && line.ends_with("= 0")),
+        "{trace}"
+    );
+    let after_filter = &trace[trace.find("seccomp(").unwrap()..];
+    let opens: Vec<&str> = after_filter
+        .lines()
+        .filter(|l| l.starts_with("openat("))
+        .collect();
+    assert!(!opens.is_empty(), "{trace}");
+    for line in opens {
+        assert!(
+            line.ends_with("= -1 EPERM (Operation not permitted)"),
+            "{line}"
+        );
+    }
+    fs::remove_file(profile).unwrap();
+}
+
+#[test]
+fn an_x32_call_is_refused_under_any_profile() {
+    let tracee = binary("tracee");
+    // Unfiltered, the kernel answers it: ENOSYS where it was built without
+    // x32, which is most kernels; a number where x32 is there.
+    let unfiltered = stdout(&run(tracee, &["x32-getpid"]));
+    assert!(
+        ["x32 getpid: ENOSYS\n", "x32 getpid: ok\n"].contains(&unfiltered.as_str()),
+        "{unfiltered}"
+    );
+    // Its own profile (the x32 call is not in it: it is not an x86_64 call),
+    // and a profile that allows everything.
+    let own = profile_of(&[tracee, "x32-getpid"]);
+    let everything = temp_file("allow-all.json");
+    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    for profile in [&own, &everything] {
+        let output = sandboxed(profile, &[tracee, "x32-getpid"]);
+        assert_eq!(stdout(&output), "x32 getpid: EPERM\n", "{}", read(profile));
+        assert_eq!(output.status.code(), Some(0));
+        fs::remove_file(profile).unwrap();
+    }
+}
+
+#[test]
+fn a_32_bit_call_is_refused_under_any_profile() {
+    let everything = temp_file("allow-all.json");
+    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    let tracee = binary("tracee");
+    assert_eq!(stdout(&run(tracee, &["int80-write"])), "int 0x80\n");
+    // tracee exits with 1 when its write does not write.
+    let output = sandboxed(&everything, &[tracee, "int80-write"]);
+    assert_eq!(stdout(&output), "");
+    assert_eq!(output.status.code(), Some(1));
+    fs::remove_file(everything).unwrap();
+}
+
+/// Runs `--sandbox` with a profile of `text`, on a command that would leave
+/// a file behind, and returns what step 8 said: one line, exit status 2,
+/// nothing run.
+fn refused_profile(text: &str) -> String {
+    let profile = temp_file("bad.json");
+    fs::write(&profile, text).unwrap();
+    let marker = temp_file("ran");
+    let output = sandboxed(&profile, &["touch", marker.to_str().unwrap()]);
+    fs::remove_file(&profile).unwrap();
+    assert!(!marker.exists(), "the command ran under a bad profile");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.starts_with("step8: "), "{message}");
+    assert!(message.contains(profile.to_str().unwrap()), "{message}");
+    message
+}
+
+#[test]
+fn a_profile_that_is_not_json_is_refused_with_where() {
+    let message = refused_profile("{\n  \"defaultAction\": SCMP_ACT_ALLOW\n}\n");
+    assert!(
+        message.contains("not valid JSON: line 2, column 20"),
+        "{message}"
+    );
+    let message = refused_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\",}");
+    assert!(
+        message.contains("not valid JSON: line 1, column 36"),
+        "{message}"
+    );
+    let message = refused_profile("");
+    assert!(message.contains("not valid JSON"), "{message}");
+}
+
+#[test]
+fn a_profile_that_is_not_an_object_is_refused() {
+    let message = refused_profile("[\"read\", \"write\"]");
+    assert!(message.contains("a profile is a JSON object"), "{message}");
+}
+
+#[test]
+fn a_syscall_that_does_not_exist_is_refused_with_where() {
+    let message = refused_profile(
+        r#"{"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                         {"names": ["write", "opne"], "action": "SCMP_ACT_ALLOW"}]}"#,
+    );
+    assert!(
+        message.contains("syscalls[1].names[1]: 'opne' is not the name of an x86_64 syscall"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_action_is_refused_with_where() {
+    let message = refused_profile(r#"{"defaultAction": "SCMP_ACT_MAYBE"}"#);
+    assert!(
+        message.contains("defaultAction: unknown action 'SCMP_ACT_MAYBE'"),
+        "{message}"
+    );
+    let message = refused_profile(
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_NOTIFY"}]}"#,
+    );
+    assert!(
+        message.contains("syscalls[0].action: unknown action 'SCMP_ACT_NOTIFY'"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rules_with_conditions_are_refused_not_weakened() {
+    // As in Docker's own profile: a rule for some arguments only, and rules
+    // for containers with, or without, a capability.
+    for (condition, value) in [
+        (
+            "args",
+            r#"[{"index": 0, "value": 2080505856, "op": "SCMP_CMP_MASKED_EQ"}]"#,
+        ),
+        ("includes", r#"{"caps": ["CAP_SYS_ADMIN"]}"#),
+        ("excludes", r#"{"caps": ["CAP_SYS_PTRACE"]}"#),
+    ] {
+        let message = refused_profile(&format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO",
+                "syscalls": [{{"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                               "{condition}": {value}}}]}}"#
+        ));
+        assert!(
+            message.contains(&format!("syscalls[0].{condition}: rules with conditions")),
+            "{message}"
+        );
+        assert!(message.contains("are not supported"), "{message}");
+    }
+    // Empty conditions, as Docker writes them on plain rules, say nothing.
+    let profile = temp_file("empty-conditions.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO",
+                          "args": [], "includes": {}, "excludes": {}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(stdout(&sandboxed(&profile, &["echo", "hi"])), "hi\n");
+    fs::remove_file(profile).unwrap();
+}
+
+#[test]
+fn an_errno_rule_returns_its_errno() {
+    // A profile that refuses openat with ENOENT (2) rather than EPERM.
+    let profile = temp_file("enoent.json");
+    fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 2}]}"#,
+    )
+    .unwrap();
+    let output = sandboxed(&profile, &["cat", "/etc/hostname"]);
+    assert!(
+        stderr(&output).contains("No such file or directory"),
+        "{output:?}"
+    );
+    fs::remove_file(profile).unwrap();
+}
+
+#[test]
+fn a_missing_profile_is_refused() {
+    let output = step8(&["--sandbox", "/no/such/profile.json", "true"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("step8: cannot read the profile /no/such/profile.json: "),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn bad_seccomp_options_are_usage_errors() {
+    for (args, expected) in [
+        (
+            &["--deny", "opne", "true"][..],
+            "--deny: 'opne' is not the name of a syscall",
+        ),
+        (&["--deny"][..], "option --deny needs a value"),
+        (
+            &["--sandboxx", "p.json", "true"][..],
+            "unknown option '--sandboxx'",
+        ),
+        (
+            &["--deny", "read", "-p", "1"][..],
+            "--deny applies to a COMMAND we start",
+        ),
+    ] {
+        let output = step8(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&output).contains(expected), "{args:?}: {output:?}");
+    }
+    let everything = temp_file("allow-all.json");
+    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
+    let output = step8(&["-f", "--sandbox", everything.to_str().unwrap(), "true"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--sandbox runs a COMMAND untraced"),
+        "{output:?}"
+    );
+    fs::remove_file(everything).unwrap();
+}
+
+/// A container image holding `ls` and the libraries it loads, nothing else,
+/// and the podman command line that runs it as the chapter says: as root,
+/// runc, no network, cgroups by hand, and no default ulimits (which this
+/// machine may not allow raising).
+struct LsContainer {
+    dir: PathBuf,
+    image: String,
+}
+
+impl LsContainer {
+    fn new() -> LsContainer {
+        let dir = temp_file("podman");
+        fs::create_dir_all(&dir).unwrap();
+        let conf = "[containers]\ndefault_ulimits = []\n";
+        fs::write(dir.join("containers.conf"), conf).unwrap();
+        // ls, and what `ldd` says it loads, as a root filesystem in a tar.
+        let ldd = stdout(&run("ldd", &["/usr/bin/ls"]));
+        let libraries = ldd.split_whitespace().filter(|word| word.starts_with('/'));
+        let tar = dir.join("rootfs.tar");
+        let mut args = vec!["-chf", tar.to_str().unwrap(), "/usr/bin/ls"];
+        args.extend(libraries);
+        let tarred = run("tar", &args);
+        assert!(tarred.status.success(), "{tarred:?}");
+        let image = format!("localhost/strace-from-scratch-ls-{}", std::process::id());
+        let container = LsContainer { dir, image };
+        let imported = container.podman(&["import", "-q", tar.to_str().unwrap(), &container.image]);
+        assert!(imported.status.success(), "{imported:?}");
+        container
+    }
+
+    /// The command line of `podman ARGS`, with our containers.conf.
+    fn podman_command(&self, args: &[&str]) -> Vec<String> {
+        let conf = self.dir.join("containers.conf");
+        let script =
+            r#"CONTAINERS_CONF="$1" && shift && export CONTAINERS_CONF && exec podman "$@""#;
+        let start = ["sh", "-c", script, "sh", conf.to_str().unwrap()];
+        start
+            .iter()
+            .chain(args)
+            .map(|arg| arg.to_string())
+            .collect()
+    }
+
+    fn podman(&self, args: &[&str]) -> std::process::Output {
+        let command = self.podman_command(args);
+        let command: Vec<&str> = command.iter().map(String::as_str).collect();
+        run_within(HANG, command[0], &command[1..])
+    }
+
+    /// `podman run` of `ls /` in the image, under `profile` if given.
+    fn run_ls(&self, profile: Option<&Path>) -> Vec<String> {
+        let mut args = [
+            "run",
+            "--rm",
+            "--runtime",
+            "runc",
+            "--cgroup-manager",
+            "cgroupfs",
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(profile) = profile {
+            args.push("--security-opt".to_string());
+            args.push(format!("seccomp={}", profile.display()));
+        }
+        let rest = ["--network=none", &self.image, "/usr/bin/ls", "/"];
+        args.extend(rest.map(String::from));
+        args
+    }
+
+    fn ls(&self, profile: Option<&Path>) -> std::process::Output {
+        let args = self.run_ls(profile);
+        self.podman(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+}
+
+impl Drop for LsContainer {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rmi", "-f", &self.image]);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_podman,
+    ignore = "needs podman and runc, as root: apt-get install podman runc (see build.rs's warning)"
+)]
+fn a_generated_profile_is_loaded_by_podman() {
+    let container = LsContainer::new();
+    let unfiltered = container.ls(None);
+    assert!(unfiltered.status.success(), "{unfiltered:?}");
+    assert!(stdout(&unfiltered).contains("usr\n"), "{unfiltered:?}");
+
+    // A profile of `ls /` alone is not enough: the runtime installs the
+    // filter, then makes calls of its own before it becomes ls (runc checks
+    // /proc/self/fd, to close what ls must not inherit).
+    let ls_alone = profile_of(&["ls", "/"]);
+    let refused = container.ls(Some(&ls_alone));
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(stderr(&refused).contains("/proc/self/fd"), "{refused:?}");
+
+    // The profile of the whole run, podman, runc and ls: podman loads it,
+    // and ls prints what it prints without it.
+    let whole_run = container.podman_command(
+        &container
+            .run_ls(None)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let whole_run: Vec<&str> = whole_run.iter().map(String::as_str).collect();
+    let whole = profile_of(&whole_run);
+    let allowed = container.ls(Some(&whole));
+    assert!(allowed.status.success(), "{allowed:?}");
+    assert_eq!(stdout(&allowed), stdout(&unfiltered));
+
+    // One call short: the container does not start.
+    let text = read(&whole).replace("\t\t\t\t\"openat\",\n", "");
+    fs::write(&whole, text).unwrap();
+    let short = container.ls(Some(&whole));
+    assert!(!short.status.success(), "{short:?}");
+    assert!(
+        stderr(&short).contains("operation not permitted"),
+        "{short:?}"
+    );
+    for profile in [ls_alone, whole] {
+        fs::remove_file(profile).unwrap();
+    }
+}
