@@ -18,7 +18,7 @@
 //!                           an error's name (ENOSYS without x32, EPERM
 //!                           where a seccomp filter refuses it)
 //!   tracee signals          raises SIGUSR1 (handled), SIGUSR2 (ignored), then
-//!                           sleeps 0.2 s, in which SIGALRM interrupts it
+//!                           sleeps 0.6 s, in which SIGALRM interrupts it
 //!   tracee trap             raises SIGTRAP, with a handler: a real SIGTRAP
 //!   tracee sigint-handler   says "ready", waits for SIGINT, whose handler
 //!                           writes "handled SIGINT" and exits with 3
@@ -350,22 +350,24 @@ fn signals() {
     unsafe {
         libc::raise(libc::SIGUSR1);
         libc::raise(libc::SIGUSR2);
-        let in_a_tenth = libc::itimerval {
+        // The alarm must come inside the sleep, whatever the machine's load
+        // and the tracer's stops between the two calls: a wide margin.
+        let soon = libc::itimerval {
             it_interval: libc::timeval {
                 tv_sec: 0,
                 tv_usec: 0,
             },
             it_value: libc::timeval {
                 tv_sec: 0,
-                tv_usec: 100_000,
+                tv_usec: 300_000,
             },
         };
-        libc::setitimer(libc::ITIMER_REAL, &in_a_tenth, ptr::null_mut());
-        // Interrupted by SIGALRM after 0.1 s: the kernel restarts the rest
+        libc::setitimer(libc::ITIMER_REAL, &soon, ptr::null_mut());
+        // Interrupted by SIGALRM after 0.3 s: the kernel restarts the rest
         // of the sleep with restart_syscall once the handler has run.
         let pause = libc::timespec {
             tv_sec: 0,
-            tv_nsec: 200_000_000,
+            tv_nsec: 600_000_000,
         };
         libc::nanosleep(&pause, ptr::null_mut());
     }
