@@ -126,8 +126,7 @@ fn assert_lines_match_strace(options: &[&str], command: &[&str]) {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step5_lines_equal_strace_lines() {
-    let dir = std::env::temp_dir().join(format!("step5-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("step5-compare");
     let file = dir.join("lines.txt");
     std::fs::write(&file, "pear\napple\n\tfig \"ripe\"\nbanana\\split\n").unwrap();
     let file = file.to_str().unwrap();
@@ -224,8 +223,7 @@ fn step7_on_one_process_lines_equal_strace_lines() {
 }
 
 fn assert_step_lines_equal_strace_lines(step: &str) {
-    let dir = std::env::temp_dir().join(format!("{step}-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(&format!("{step}-compare"));
     let file = dir.join("lines.txt");
     std::fs::write(&file, "pear\napple\n").unwrap();
     let file = file.to_str().unwrap();

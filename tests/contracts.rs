@@ -155,8 +155,7 @@ fn tracer_dies_of_sigpipe_like_strace_when_nobody_reads_its_trace() {
 #[test]
 fn a_trace_that_cannot_be_written_never_stops_the_program() {
     // /dev/full fails every write with ENOSPC, as a full disk would.
-    let dir = std::env::temp_dir().join(format!("full-stderr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("full-stderr");
     let runs = runners().into_iter().chain(
         ["step4", "step5", "step6", "step7", "step8", "step9"].map(|step| vec![binary(step), "-c"]),
     );

@@ -145,7 +145,7 @@ fn the_tracer_leaves_no_core_file_of_its_own() {
     // core_pattern may have it): the program dies of SIGSEGV in a directory
     // of its own, where its core may go; the tracer's would go in the one it
     // was started in, which must stay empty.
-    let dir = std::env::temp_dir().join(format!("step6-core-{}", std::process::id()));
+    let dir = scratch_dir("step6-core");
     std::fs::create_dir_all(dir.join("program")).unwrap();
     let script =
         r#"ulimit -c unlimited 2>/dev/null; cd "$0" && "$@" sh -c 'cd program && kill -SEGV $$'"#;

@@ -198,8 +198,7 @@ fn every_pid_line_is_accounted_for() {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn in_a_file_every_line_starts_with_its_pid_as_strace_writes_it() {
-    let dir = std::env::temp_dir().join(format!("step7-o-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("step7-o");
     let file = dir.join("trace.txt");
     let command = ["sh", "-c", "echo hi | cat"];
     let output = step7(&[&["-f", "-o", file.to_str().unwrap()], &command[..]].concat());
@@ -329,8 +328,7 @@ impl Loop {
 
     /// With `spinning`, a third thread that never makes a syscall.
     fn start_with(name: &str, more: &[&str]) -> Loop {
-        let dir = std::env::temp_dir().join(format!("step7-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir(&format!("step7-{name}"));
         let file = dir.join("count");
         let child = Command::new(binary("tracee"))
             .args(["loop", file.to_str().unwrap()])
@@ -665,8 +663,7 @@ fn attach_with_f_follows_the_programs_new_children() {
         .spawn()
         .unwrap();
     let pid = shell.id().to_string();
-    let dir = std::env::temp_dir().join(format!("step7-f-p-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("step7-f-p");
     let trace_file = dir.join("trace");
     let mut tracer = start_tracer(&["-f", "-p", &pid], &trace_file);
     // Children born after the attach are traced: their execve, prefixed.

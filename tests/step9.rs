@@ -31,8 +31,7 @@ fn traced_by(tracer: &str, options: &[&str], command: &[&str]) -> String {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step9_lines_equal_step7_and_strace_lines() {
-    let dir = std::env::temp_dir().join(format!("step9-compare-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("step9-compare");
     let file = dir.join("lines.txt");
     std::fs::write(&file, "pear\napple\n").unwrap();
     let file = file.to_str().unwrap();

@@ -73,6 +73,20 @@ pub fn run_shell(shell: &str, script: &str, args: &[&str]) -> Output {
     run(shell, &[&["-c", script, shell], args].concat())
 }
 
+/// A new, empty directory of this test's own under the system's temporary
+/// directory, for files no other test (nor a later run) can change.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static DIRS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "strace-from-scratch-{}-{n}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
