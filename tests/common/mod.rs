@@ -284,13 +284,12 @@ pub fn mask_line(line: &str) -> String {
         .map(mask_large_number)
         .collect::<Vec<_>>()
         .join(" ");
-    // A pid inside a short call changes the padding before its ` = `: pad
-    // the masked call again, as the tracers pad, to column 40.
-    match masked.split_once(" = ") {
-        Some((call, result)) if call.starts_with("kill(PID,") => {
-            format!("{:<39} = {result}", call.trim_end())
-        }
-        _ => masked,
+    // What was masked in a short call changed the padding before its ` = `
+    // (a pid of 2 digits or 5, an address): pad the masked call again, as
+    // the tracers pad, to column 40.
+    match masked.rsplit_once(" = ") {
+        Some((call, result)) => format!("{:<39} = {result}", call.trim_end()),
+        None => masked,
     }
 }
 
