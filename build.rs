@@ -102,11 +102,17 @@ fn bpf_allowed() -> Result<(), &'static str> {
     const CAP_SYS_ADMIN: u32 = 21;
     const CAP_PERFMON: u32 = 38;
     const CAP_BPF: u32 = 39;
-    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
-        Ok(())
-    } else {
-        Err("not root, nor CAP_BPF and CAP_PERFMON")
+    if !(has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) {
+        return Err("not root, nor CAP_BPF and CAP_PERFMON");
     }
+    // Step 10 refuses to run in a pid namespace other than the first (the
+    // inode number of the first is fixed: PROC_PID_INIT_INO).
+    use std::os::unix::fs::MetadataExt;
+    let first_namespace = fs::metadata("/proc/self/ns/pid").is_ok_and(|ns| ns.ino() == 0xEFFF_FFFC);
+    if !first_namespace {
+        return Err("this is a pid namespace of its own, a container's perhaps");
+    }
+    Ok(())
 }
 
 /// The versions that decide which syscalls the transcripts' programs make,

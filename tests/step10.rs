@@ -136,6 +136,25 @@ fn step10_without_privileges_says_what_to_do_and_leaves_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn step10_refuses_inside_a_pid_namespace_where_it_would_count_nothing() {
+    // In a new pid namespace, as in a container, the child's id is not the
+    // one the eBPF programs see: step 10 says so rather than print an empty
+    // table, and starts nothing.
+    let marker = "31.0062";
+    let args = ["--pid", "--fork", "--mount-proc", binary("step10"), "-c"];
+    let output = run("unshare", &[&args[..], &["sleep", marker]].concat());
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(message.contains("pid namespace of its own"), "{message}");
+    assert!(!is_running(&["sleep", marker]));
+}
+
+#[test]
 fn step10_bad_input_gets_one_line() {
     let cases: [(&[&str], i32, &str); 4] = [
         (&[], 2, "no command to trace; usage: step10 -c COMMAND"),

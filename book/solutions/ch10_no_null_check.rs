@@ -116,7 +116,11 @@ fn trace(options: &Options) -> Result<i32, String> {
     // The child is forked first, because the programs must know its process
     // id; it waits until they are attached, and only then runs the program.
     let child = spawn::spawn_held(&options.command)?;
-    let counters = match Counters::attach(child.pid) {
+    // Attaching first, so that missing privileges are what a user is told
+    // about first; then whether the programs can recognise the child at all.
+    let attached = Counters::attach(child.pid)
+        .and_then(|counters| in_the_first_pid_namespace().map(|()| counters));
+    let counters = match attached {
         Ok(counters) => counters,
         Err(message) => {
             child.abandon();
@@ -131,6 +135,26 @@ fn trace(options: &Options) -> Result<i32, String> {
     Ok(exit_code)
 }
 // ANCHOR_END: trace
+
+/// The eBPF programs know a process by its id in the machine's first pid
+/// namespace, the one `bpf_get_current_pid_tgid` answers in. Inside a
+/// container (another pid namespace) the tracer knows its child by another
+/// number, and the programs would count nothing: refuse instead. The first
+/// namespace has a fixed inode number (PROC_PID_INIT_INO in the kernel).
+fn in_the_first_pid_namespace() -> Result<(), String> {
+    const FIRST_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+    let namespace = std::fs::metadata("/proc/self/ns/pid")
+        .map_err(|e| format!("cannot read /proc/self/ns/pid: {e}"))?;
+    if std::os::unix::fs::MetadataExt::ino(&namespace) == FIRST_PID_NAMESPACE {
+        return Ok(());
+    }
+    Err(
+        "this runs in a pid namespace of its own (a container?), where the eBPF programs \
+         cannot recognise the program by its process id: run step 10 on the host, or use \
+         step 4 -c here"
+            .to_string(),
+    )
+}
 
 /// What `-c` adds up for one syscall.
 #[derive(Default)]
