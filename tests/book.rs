@@ -1182,6 +1182,40 @@ fn a_transcript_shown_in_pieces_is_shown_whole() {
 }
 
 #[test]
+fn trace_lines_quoted_in_text_blocks_are_lines_of_transcripts() {
+    // A syscall line typed into a ```text block is a quotation of a trace:
+    // it must stand, masked, in one of the generated transcripts.
+    let transcripts: String = fs::read_dir(book_src().join("transcripts"))
+        .unwrap()
+        .map(|entry| read(&entry.unwrap().path()))
+        .collect();
+    let known: std::collections::BTreeSet<String> = transcripts.lines().map(mask_line).collect();
+    let is_syscall_line = |line: &str| {
+        line.split_once('(').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) && line.contains(" = ")
+    };
+    let mut count = 0;
+    for (chapter, text) in chapters() {
+        for block in text.split("```text\n").skip(1) {
+            let body = block.split("```").next().unwrap_or_default();
+            for line in body.lines().filter(|line| is_syscall_line(line)) {
+                assert!(
+                    known.contains(&mask_line(line)),
+                    "{}: `{line}` is in no transcript",
+                    chapter.display()
+                );
+                count += 1;
+            }
+        }
+    }
+    assert!(
+        count > 0,
+        "no quoted trace line found: is the check still looking?"
+    );
+}
+
+#[test]
 fn rust_blocks_that_cannot_compile_alone_are_marked() {
     // `mdbook test` compiles every ```rust block; an excerpt of a step cannot
     // compile alone, so it must say `ignore`.
