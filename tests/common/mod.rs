@@ -296,6 +296,8 @@ pub fn mask_line(line: &str) -> String {
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in
 /// text, such as the lines of /proc/self/maps that a program reads. The end
 /// of such a range, `HEX-7f`, may be cut short by `-s`: it is masked too.
+/// So may its start: a read of 1024 bytes can end inside an address, and the
+/// next read's string opens with the address's tail, `"5c000 rw-p`.
 fn mask_hex_runs(word: String) -> String {
     let mut masked = String::new();
     let mut run = String::new();
@@ -305,7 +307,8 @@ fn mask_hex_runs(word: String) -> String {
             continue;
         }
         let range_end = masked.ends_with("HEX-") && !run.is_empty();
-        masked.push_str(if run.len() >= 8 || range_end {
+        let address_tail = masked.ends_with('"') && !run.is_empty() && (c == ' ' || c == '-');
+        masked.push_str(if run.len() >= 8 || range_end || address_tail {
             "HEX"
         } else {
             &run
