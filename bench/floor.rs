@@ -3,7 +3,11 @@
 //! 10's own code. Once any program sits on those tracepoints, every syscall on
 //! the machine takes the kernel's slower path; this measures that alone.
 //!
-//!   floor COMMAND [ARGS...]
+//! With `--clocks`, each program reads the clock once and does nothing else:
+//! the two readings per syscall that step 10's time columns need, and their
+//! cost on top of the floor.
+//!
+//!   floor [--clocks] COMMAND [ARGS...]
 
 use std::process::{Command, exit};
 
@@ -14,17 +18,26 @@ mod bpf;
 #[path = "../steps/step10-ebpf/program.rs"]
 mod program;
 
-use program::{R0, exit as return_r0, mov_imm};
+use program::{KTIME_GET_NS, R0, call, exit as return_r0, mov_imm};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let clocks = args.first().is_some_and(|arg| arg == "--clocks");
+    if clocks {
+        args.remove(0);
+    }
     let Some((program, args)) = args.split_first() else {
-        eprintln!("usage: floor COMMAND [ARGS...]");
+        eprintln!("usage: floor [--clocks] COMMAND [ARGS...]");
         exit(2);
     };
-    // A program that does nothing: r0 = 0, return r0.
-    let empty = [mov_imm(R0, 0), return_r0()];
-    let load = |name| match bpf::load_program(name, &empty) {
+    // A program that does nothing: r0 = 0, return r0. Or that reads the
+    // clock first, and drops what it read.
+    let instructions = if clocks {
+        vec![call(KTIME_GET_NS), mov_imm(R0, 0), return_r0()]
+    } else {
+        vec![mov_imm(R0, 0), return_r0()]
+    };
+    let load = |name| match bpf::load_program(name, &instructions) {
         Ok(fd) => fd,
         Err(_) => {
             eprintln!("floor: cannot load an empty BPF program (run as root)");

@@ -454,6 +454,11 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step10-ebpf/program.rs",
         "book/solutions/ch10_no_null_check_program.rs",
     ),
+    (
+        "ch10_thread_array.diff",
+        "steps/step10-ebpf/main.rs",
+        "book/solutions/ch10_thread_array.rs",
+    ),
     // The presenters' live coding: step 2, then each stage typed into it.
     (
         "live_1_every_stop.diff",

@@ -41,6 +41,7 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
         "steps/step10-ebpf/program.rs",
         5,
     ),
+    ("ch10_thread_array", "steps/step10-ebpf/main.rs", 32),
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
@@ -95,7 +96,13 @@ fn is_fresh(built: &Path, name: &str) -> bool {
             ["steps/step10-ebpf/bpf.rs", "steps/step10-ebpf/spawn.rs"]
                 .map(|path| root().join(path)),
         );
-        sources.push(root().join(format!("book/solutions/{name}_program.rs")));
+        let own_program = root().join(format!("book/solutions/{name}_program.rs"));
+        let program = if own_program.exists() {
+            own_program
+        } else {
+            root().join("steps/step10-ebpf/program.rs")
+        };
+        sources.push(program);
     }
     let built_at = modified(built);
     built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
@@ -596,4 +603,29 @@ fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
     ];
     let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
     assert!(!is_running(&waiting), "a child was left waiting");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+)]
+fn ch10_an_array_by_thread_id_counts_what_the_hash_map_counted() {
+    // Every thread's calls, as step 10 counts them.
+    let threads = [binary("tracee"), "threads", "4", "25"];
+    let output = run(
+        &solution("ch10_thread_array"),
+        &[&["-c"], &threads[..]].concat(),
+    );
+    let table = stderr(&output);
+    assert_eq!(summary_counts(&table)["getppid"], (100, 0), "{table}");
+    // And a whole table, row for row, next to step 10's.
+    let ls = ["-c", "ls", "-l", "/"];
+    let ours = stderr(&run(&solution("ch10_thread_array"), &ls));
+    let step10 = stderr(&run_binary("step10", &ls));
+    assert_eq!(
+        summary_counts(&ours),
+        summary_counts(&step10),
+        "{ours}\n{step10}"
+    );
 }

@@ -155,6 +155,32 @@ fn step10_refuses_inside_a_pid_namespace_where_it_would_count_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    any(no_bpf, no_podman),
+    ignore = "needs BPF and podman, as root: apt-get install podman runc (see build.rs's warnings)"
+)]
+fn step10_in_a_container_counts_with_the_options_its_messages_give() {
+    // A container of step 10 and `true`. Started as podman starts any, step
+    // 10 cannot use bpf(2), and its line ends with the options to add.
+    let container = Container::new("step10", &[binary("step10"), "/bin/true"]);
+    let count_true = [binary("step10"), "-c", "/bin/true"];
+    let refused = stderr(&container.run(&[], &count_true));
+    let (_, options) = refused
+        .trim_end()
+        .split_once("in a container, start it with ")
+        .unwrap_or_else(|| panic!("{refused}"));
+    let options: Vec<&str> = options.split(' ').collect();
+    // With them, it counts.
+    let table = stderr(&container.run(&options, &count_true));
+    assert_eq!(summary_counts(&table)["execve"], (1, 0), "{table}");
+    // With all but the pid namespace, it refuses, and names the option.
+    let without_host_pids: Vec<&str> = options.into_iter().filter(|o| *o != "--pid=host").collect();
+    let refused = stderr(&container.run(&without_host_pids, &count_true));
+    assert!(refused.contains("pid namespace of its own"), "{refused}");
+    assert!(refused.contains("--pid=host"), "{refused}");
+}
+
+#[test]
 fn step10_bad_input_gets_one_line() {
     let cases: [(&[&str], i32, &str); 4] = [
         (&[], 2, "no command to trace; usage: step10 -c COMMAND"),

@@ -366,87 +366,19 @@ fn bad_seccomp_options_are_usage_errors() {
     fs::remove_file(everything).unwrap();
 }
 
-/// A container image holding `ls` and the libraries it loads, nothing else,
-/// and the podman command line that runs it as the chapter says: as root,
-/// runc, no network, cgroups by hand, and no default ulimits (which this
-/// machine may not allow raising).
-struct LsContainer {
-    dir: PathBuf,
-    image: String,
+/// `podman run` of `ls /` in `container`, under `profile` if given.
+fn run_ls(container: &Container, profile: Option<&Path>) -> Vec<String> {
+    let seccomp = profile.map(|profile| format!("seccomp={}", profile.display()));
+    let options = match &seccomp {
+        Some(seccomp) => vec!["--security-opt", seccomp.as_str()],
+        None => vec![],
+    };
+    container.run_args(&options, &["/usr/bin/ls", "/"])
 }
 
-impl LsContainer {
-    fn new() -> LsContainer {
-        let dir = temp_file("podman");
-        fs::create_dir_all(&dir).unwrap();
-        let conf = "[containers]\ndefault_ulimits = []\n";
-        fs::write(dir.join("containers.conf"), conf).unwrap();
-        // ls, and what `ldd` says it loads, as a root filesystem in a tar.
-        let ldd = stdout(&run("ldd", &["/usr/bin/ls"]));
-        let libraries = ldd.split_whitespace().filter(|word| word.starts_with('/'));
-        let tar = dir.join("rootfs.tar");
-        let mut args = vec!["-chf", tar.to_str().unwrap(), "/usr/bin/ls"];
-        args.extend(libraries);
-        let tarred = run("tar", &args);
-        assert!(tarred.status.success(), "{tarred:?}");
-        let image = format!("localhost/strace-from-scratch-ls-{}", std::process::id());
-        let container = LsContainer { dir, image };
-        let imported = container.podman(&["import", "-q", tar.to_str().unwrap(), &container.image]);
-        assert!(imported.status.success(), "{imported:?}");
-        container
-    }
-
-    /// The command line of `podman ARGS`, with our containers.conf.
-    fn podman_command(&self, args: &[&str]) -> Vec<String> {
-        let conf = self.dir.join("containers.conf");
-        let script =
-            r#"CONTAINERS_CONF="$1" && shift && export CONTAINERS_CONF && exec podman "$@""#;
-        let start = ["sh", "-c", script, "sh", conf.to_str().unwrap()];
-        start
-            .iter()
-            .chain(args)
-            .map(|arg| arg.to_string())
-            .collect()
-    }
-
-    fn podman(&self, args: &[&str]) -> std::process::Output {
-        let command = self.podman_command(args);
-        let command: Vec<&str> = command.iter().map(String::as_str).collect();
-        run_within(HANG, command[0], &command[1..])
-    }
-
-    /// `podman run` of `ls /` in the image, under `profile` if given.
-    fn run_ls(&self, profile: Option<&Path>) -> Vec<String> {
-        let mut args = [
-            "run",
-            "--rm",
-            "--runtime",
-            "runc",
-            "--cgroup-manager",
-            "cgroupfs",
-        ]
-        .map(String::from)
-        .to_vec();
-        if let Some(profile) = profile {
-            args.push("--security-opt".to_string());
-            args.push(format!("seccomp={}", profile.display()));
-        }
-        let rest = ["--network=none", &self.image, "/usr/bin/ls", "/"];
-        args.extend(rest.map(String::from));
-        args
-    }
-
-    fn ls(&self, profile: Option<&Path>) -> std::process::Output {
-        let args = self.run_ls(profile);
-        self.podman(&args.iter().map(String::as_str).collect::<Vec<_>>())
-    }
-}
-
-impl Drop for LsContainer {
-    fn drop(&mut self) {
-        let _ = self.podman(&["rmi", "-f", &self.image]);
-        let _ = fs::remove_dir_all(&self.dir);
-    }
+fn ls(container: &Container, profile: Option<&Path>) -> std::process::Output {
+    let args = run_ls(container, profile);
+    container.podman(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
@@ -455,8 +387,8 @@ impl Drop for LsContainer {
     ignore = "needs podman and runc, as root: apt-get install podman runc (see build.rs's warning)"
 )]
 fn a_generated_profile_is_loaded_by_podman() {
-    let container = LsContainer::new();
-    let unfiltered = container.ls(None);
+    let container = Container::new("ls", &["/usr/bin/ls"]);
+    let unfiltered = ls(&container, None);
     assert!(unfiltered.status.success(), "{unfiltered:?}");
     assert!(stdout(&unfiltered).contains("usr\n"), "{unfiltered:?}");
 
@@ -464,29 +396,28 @@ fn a_generated_profile_is_loaded_by_podman() {
     // filter, then makes calls of its own before it becomes ls (runc checks
     // /proc/self/fd, to close what ls must not inherit).
     let ls_alone = profile_of(&["ls", "/"]);
-    let refused = container.ls(Some(&ls_alone));
+    let refused = ls(&container, Some(&ls_alone));
     assert!(!refused.status.success(), "{refused:?}");
     assert!(stderr(&refused).contains("/proc/self/fd"), "{refused:?}");
 
     // The profile of the whole run, podman, runc and ls: podman loads it,
     // and ls prints what it prints without it.
     let whole_run = container.podman_command(
-        &container
-            .run_ls(None)
+        &run_ls(&container, None)
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
     let whole_run: Vec<&str> = whole_run.iter().map(String::as_str).collect();
     let whole = profile_of(&whole_run);
-    let allowed = container.ls(Some(&whole));
+    let allowed = ls(&container, Some(&whole));
     assert!(allowed.status.success(), "{allowed:?}");
     assert_eq!(stdout(&allowed), stdout(&unfiltered));
 
     // One call short: the container does not start.
     let text = read(&whole).replace("\t\t\t\t\"openat\",\n", "");
     fs::write(&whole, text).unwrap();
-    let short = container.ls(Some(&whole));
+    let short = ls(&container, Some(&whole));
     assert!(!short.status.success(), "{short:?}");
     assert!(
         stderr(&short).contains("operation not permitted"),

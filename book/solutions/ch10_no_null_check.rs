@@ -148,13 +148,19 @@ fn in_the_first_pid_namespace() -> Result<(), String> {
     if std::os::unix::fs::MetadataExt::ino(&namespace) == FIRST_PID_NAMESPACE {
         return Ok(());
     }
-    Err(
+    Err(format!(
         "this runs in a pid namespace of its own (a container?), where the eBPF programs \
-         cannot recognise the program by its process id: run step 10 on the host, or use \
-         step 4 -c here"
-            .to_string(),
-    )
+         cannot recognise the program by its process id: run step 10 on the host, or in a \
+         container started with {CONTAINER_OPTIONS}, or use step 4 -c here"
+    ))
 }
+
+/// What `docker run` or `podman run` needs for step 10 to count inside: the
+/// capabilities, a seccomp profile that lets `bpf(2)` through (podman's
+/// default one does not, even with them), and the machine's own pid
+/// namespace.
+const CONTAINER_OPTIONS: &str =
+    "--cap-add=BPF --cap-add=PERFMON --security-opt seccomp=unconfined --pid=host";
 
 /// What `-c` adds up for one syscall.
 #[derive(Default)]
@@ -274,8 +280,7 @@ fn explain_bpf_failure(what: &str, errno: Errno) -> String {
         Errno::EPERM => format!(
             "cannot {what} ({errno}): counting in the kernel needs root (sudo), or the \
              capabilities CAP_BPF and CAP_PERFMON (sudo setcap cap_bpf,cap_perfmon+ep \
-             ./target/debug/step10; in a container, docker run --cap-add=BPF \
-             --cap-add=PERFMON)"
+             ./target/debug/step10); in a container, start it with {CONTAINER_OPTIONS}"
         ),
         Errno::ENOSYS => format!(
             "cannot {what} ({errno}): this kernel has no BPF; step 10 needs Linux 5.8 or \

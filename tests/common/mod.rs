@@ -4,7 +4,7 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -85,6 +85,90 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A container image holding `programs` and the libraries they load, nothing
+/// else, and the podman command line that runs it as the chapters say: as
+/// root, runc, no network, cgroups by hand, and no default ulimits (which this
+/// machine may not allow raising).
+pub struct Container {
+    dir: std::path::PathBuf,
+    image: String,
+}
+
+impl Container {
+    pub fn new(name: &str, programs: &[&str]) -> Container {
+        let dir = scratch_dir("podman");
+        let conf = "[containers]\ndefault_ulimits = []\n";
+        std::fs::write(dir.join("containers.conf"), conf).unwrap();
+        // The programs, and what `ldd` says they load, as a root filesystem
+        // in a tar. Given several programs, ldd heads each list with its
+        // program's path and a colon, and names a library each needs once per
+        // program: each goes in once (twice would be a hard link, which
+        // podman cannot import).
+        let ldd = stdout(&run("ldd", programs));
+        let libraries: BTreeSet<&str> = ldd
+            .split_whitespace()
+            .filter(|word| word.starts_with('/') && !word.ends_with(':'))
+            .collect();
+        let tar = dir.join("rootfs.tar");
+        let mut args = vec!["-chf", tar.to_str().unwrap()];
+        args.extend(programs);
+        args.extend(libraries);
+        let tarred = run("tar", &args);
+        assert!(tarred.status.success(), "{tarred:?}");
+        let image = format!(
+            "localhost/strace-from-scratch-{name}-{}",
+            std::process::id()
+        );
+        let container = Container { dir, image };
+        let imported = container.podman(&["import", "-q", tar.to_str().unwrap(), &container.image]);
+        assert!(imported.status.success(), "{imported:?}");
+        container
+    }
+
+    /// The command line of `podman ARGS`, with our containers.conf.
+    pub fn podman_command(&self, args: &[&str]) -> Vec<String> {
+        let conf = self.dir.join("containers.conf");
+        let script =
+            r#"CONTAINERS_CONF="$1" && shift && export CONTAINERS_CONF && exec podman "$@""#;
+        let start = ["sh", "-c", script, "sh", conf.to_str().unwrap()];
+        start
+            .iter()
+            .chain(args)
+            .map(|arg| arg.to_string())
+            .collect()
+    }
+
+    pub fn podman(&self, args: &[&str]) -> Output {
+        let command = self.podman_command(args);
+        let command: Vec<&str> = command.iter().map(String::as_str).collect();
+        run_within(HANG, command[0], &command[1..])
+    }
+
+    /// The arguments of `podman run`, with `options`, of `command` in the image.
+    pub fn run_args(&self, options: &[&str], command: &[&str]) -> Vec<String> {
+        let ours = ["--rm", "--runtime", "runc", "--cgroup-manager", "cgroupfs"];
+        let image = ["--network=none", &self.image];
+        [&["run"], &ours[..], options, &image, command]
+            .concat()
+            .iter()
+            .map(|arg| arg.to_string())
+            .collect()
+    }
+
+    /// Runs `command` in a container of the image, with `options`.
+    pub fn run(&self, options: &[&str], command: &[&str]) -> Output {
+        let args = self.run_args(options, command);
+        self.podman(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = self.podman(&["rmi", "-f", &self.image]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Runs a binary of this package (`step4`, `tracee`, …).

@@ -1,0 +1,364 @@
+//! Chapter 10, exercise 4, solved: `entered` is an array with a slot for
+//! every possible thread id, instead of a hash map. A thread id is a number
+//! below `/proc/sys/kernel/pid_max`, so it can be an index: the verifier
+//! writes an array lookup inline as a bounds check and an addition, where a
+//! hash map must hash the key and walk a bucket. The programs are step 10's,
+//! unchanged: their key, the thread id, sits in the low half of stack[-8],
+//! and an array's 4-byte key is read from there. Everything else is step 10
+//! as it is; this is its main.rs.
+//!
+// ANCHOR: all
+//! Step 10: counting without stopping.
+//!
+//! Steps 2 to 4 stop the program twice per syscall, and each stop costs two
+//! switches between processes. To count, nothing needs to stop: the kernel
+//! can count for us. Step 10 hands the kernel two small eBPF programs,
+//! assembled by hand in `program.rs`, and attaches them to the tracepoints
+//! every syscall passes, `sys_enter` and `sys_exit`. They count calls, errors
+//! and time in maps, tables in the kernel; at the end, step 10 reads the maps
+//! and prints the same table as `step4 -c` and `strace -c -w`.
+//!
+//! The program runs at nearly its own speed, and is never stopped: no
+//! ptrace. Counting needs privileges ptrace does not: root, or `CAP_BPF` and
+//! `CAP_PERFMON`.
+//!
+//! What it does not do: print a line per syscall (step 4 does; eBPF could,
+//! through a ring buffer, but that is another book), or count the program's
+//! children (like strace without `-f`, only the process it starts).
+//!
+//! Run it: `cargo build`, then `sudo ./target/debug/step10 -c ls`
+
+// Like step 2: no Rust start-up code, so that the program we start inherits
+// exactly what we were given (step 2's main.rs says why).
+#![no_main]
+
+// The LRU hash map's type is no longer used.
+#[allow(dead_code)]
+#[path = "../../steps/step10-ebpf/bpf.rs"]
+mod bpf;
+#[path = "../../steps/step2-traceme/output.rs"]
+mod output;
+#[path = "../../steps/step10-ebpf/program.rs"]
+mod program;
+#[path = "../../steps/step10-ebpf/spawn.rs"]
+mod spawn;
+
+use std::collections::BTreeMap;
+use std::env;
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process;
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use syscalls::Sysno;
+
+use bpf::{LoadError, Map};
+use program::{Entered, KernelCounts};
+
+const USAGE: &str = "usage: step10 -c COMMAND [ARGS...], e.g. step10 -c ls -l";
+
+/// What the command line asked for.
+struct Options {
+    /// The program to run and its arguments.
+    command: Vec<OsString>,
+}
+
+#[unsafe(no_mangle)]
+extern "C" fn main() -> libc::c_int {
+    let options = parse_args(env::args_os().skip(1).collect()).unwrap_or_else(|message| {
+        output::line(format_args!("step10: {message}"));
+        process::exit(2);
+    });
+    match trace(&options) {
+        Ok(exit_code) => process::exit(exit_code),
+        Err(message) => {
+            output::line(format_args!("step10: {message}"));
+            process::exit(1);
+        }
+    }
+}
+
+/// Reads the options (only `-c`, which is required: step 10 only counts), up
+/// to the first word that is not one: that word and everything after it are
+/// the command, as with strace.
+fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
+    let mut count = false;
+    let mut rest = args.as_slice();
+    while let Some(word) = rest.first().and_then(|word| word.to_str()) {
+        match word {
+            "-c" => count = true,
+            "--" => {
+                rest = &rest[1..];
+                break;
+            }
+            option if option.starts_with('-') => {
+                return Err(format!("unknown option '{option}'; {USAGE}"));
+            }
+            _ => break,
+        }
+        rest = &rest[1..];
+    }
+    if rest.is_empty() {
+        return Err(format!("no command to trace; {USAGE}"));
+    }
+    if !count {
+        return Err(format!(
+            "step 10 only counts, so -c is required (step 4 prints each call); {USAGE}"
+        ));
+    }
+    Ok(Options {
+        command: rest.to_vec(),
+    })
+}
+
+// ANCHOR: trace
+/// Runs the command with the counters in place, and returns the exit code
+/// the tracer should end with: the program's own.
+fn trace(options: &Options) -> Result<i32, String> {
+    // The child is forked first, because the programs must know its process
+    // id; it waits until they are attached, and only then runs the program.
+    let child = spawn::spawn_held(&options.command)?;
+    // Attaching first, so that missing privileges are what a user is told
+    // about first; then whether the programs can recognise the child at all.
+    let attached = Counters::attach(child.pid)
+        .and_then(|counters| in_the_first_pid_namespace().map(|()| counters));
+    let counters = match attached {
+        Ok(counters) => counters,
+        Err(message) => {
+            child.abandon();
+            return Err(message);
+        }
+    };
+    let child = child.release()?;
+    let exit_code = wait_for_end(child)?;
+    print_summary(&counters.read());
+    // Here `counters` is dropped: its file descriptors close, and the kernel
+    // detaches the programs and frees them and their maps.
+    Ok(exit_code)
+}
+// ANCHOR_END: trace
+
+/// The eBPF programs know a process by its id in the machine's first pid
+/// namespace, the one `bpf_get_current_pid_tgid` answers in. Inside a
+/// container (another pid namespace) the tracer knows its child by another
+/// number, and the programs would count nothing: refuse instead. The first
+/// namespace has a fixed inode number (PROC_PID_INIT_INO in the kernel).
+fn in_the_first_pid_namespace() -> Result<(), String> {
+    const FIRST_PID_NAMESPACE: u64 = 0xEFFF_FFFC;
+    let namespace = std::fs::metadata("/proc/self/ns/pid")
+        .map_err(|e| format!("cannot read /proc/self/ns/pid: {e}"))?;
+    if std::os::unix::fs::MetadataExt::ino(&namespace) == FIRST_PID_NAMESPACE {
+        return Ok(());
+    }
+    Err(format!(
+        "this runs in a pid namespace of its own (a container?), where the eBPF programs \
+         cannot recognise the program by its process id: run step 10 on the host, or in a \
+         container started with {CONTAINER_OPTIONS}, or use step 4 -c here"
+    ))
+}
+
+/// What `docker run` or `podman run` needs for step 10 to count inside: the
+/// capabilities, a seccomp profile that lets `bpf(2)` through (podman's
+/// default one does not, even with them), and the machine's own pid
+/// namespace.
+const CONTAINER_OPTIONS: &str =
+    "--cap-add=BPF --cap-add=PERFMON --security-opt seccomp=unconfined --pid=host";
+
+/// What `-c` adds up for one syscall.
+#[derive(Default)]
+struct Counts {
+    calls: u64,
+    errors: u64,
+    time: Duration,
+}
+
+/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
+/// them in number order, which is how strace orders syscalls of equal time.
+type Summary = BTreeMap<u64, Counts>;
+
+/// Waits for the program to end, and returns the exit code to pass on.
+fn wait_for_end(child: Pid) -> Result<i32, String> {
+    match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
+        WaitStatus::Exited(_, code) => Ok(code),
+        // A shell reports death by signal N as status 128 + N.
+        WaitStatus::Signaled(_, signal, _) => Ok(128 + signal as i32),
+        other => Err(format!("unexpected report from the child: {other:?}")),
+    }
+}
+
+// ANCHOR: counters
+/// Syscall numbers on x86_64 are below 512: one row of `counts` for each.
+const TABLE_ROWS: u32 = 512;
+
+/// The maps and the attached programs: everything step 10 asks the kernel to
+/// hold. Each is a file descriptor; dropping this closes them all.
+struct Counters {
+    counts: Map,
+    // Held only to be closed when we are done: the kernel keeps each object
+    // as long as a descriptor refers to it.
+    _armed: Map,
+    _entered: Map,
+    _attached: [OwnedFd; 2],
+}
+
+impl Counters {
+    /// Creates the maps, loads the two programs, made for process `child`,
+    /// and attaches them to `sys_enter` and `sys_exit`.
+    fn attach(child: Pid) -> Result<Counters, String> {
+        let armed = Map::create::<u32, u64>(bpf::BPF_MAP_TYPE_ARRAY, 1);
+        let armed = armed.map_err(|e| explain_bpf_failure("create a map", e))?;
+        // A slot for every thread id, 16 bytes each: 512 KiB where pid_max is
+        // 32768, 64 MiB where systemd raises it to 4194304.
+        let entered = Map::create::<u32, Entered>(bpf::BPF_MAP_TYPE_ARRAY, pid_max()?)
+            .map_err(|e| explain_bpf_failure("create a map", e))?;
+        let counts = Map::create::<u32, KernelCounts>(bpf::BPF_MAP_TYPE_ARRAY, TABLE_ROWS)
+            .map_err(|e| explain_bpf_failure("create a map", e))?;
+        let maps = program::Maps {
+            armed: armed.fd.as_raw_fd(),
+            entered: entered.fd.as_raw_fd(),
+            counts: counts.fd.as_raw_fd(),
+        };
+        let tgid = child.as_raw() as u32;
+        let on_enter = load("sys_enter", &program::sys_enter(tgid, &maps))?;
+        let on_exit = load("sys_exit", &program::sys_exit(tgid, &maps))?;
+        let attach = |program: &OwnedFd, tracepoint| {
+            bpf::attach(program, tracepoint).map_err(|e| explain_bpf_failure("attach a program", e))
+        };
+        let attached = [
+            attach(&on_enter, c"sys_enter")?,
+            attach(&on_exit, c"sys_exit")?,
+        ];
+        // The programs' own descriptors can go: being attached keeps them.
+        Ok(Counters {
+            counts,
+            _armed: armed,
+            _entered: entered,
+            _attached: attached,
+        })
+    }
+
+    /// Reads the counts back from the kernel: every row with calls in it.
+    fn read(&self) -> Summary {
+        let mut summary = Summary::new();
+        for number in 0..TABLE_ROWS {
+            let Some(row) = self.counts.lookup::<u32, KernelCounts>(&number) else {
+                continue;
+            };
+            if row.calls > 0 {
+                let counts = Counts {
+                    calls: row.calls,
+                    errors: row.errors,
+                    time: Duration::from_nanos(row.nanoseconds),
+                };
+                summary.insert(u64::from(number), counts);
+            }
+        }
+        summary
+    }
+}
+// ANCHOR_END: counters
+
+/// The machine's limit on process and thread ids: every id is below it.
+fn pid_max() -> Result<u32, String> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .map_err(|e| format!("cannot read /proc/sys/kernel/pid_max: {e}"))?;
+    text.trim()
+        .parse()
+        .map_err(|_| format!("/proc/sys/kernel/pid_max is not a number: {}", text.trim()))
+}
+
+// ANCHOR: errors
+/// Loads one program; if the verifier refuses it, prints the verifier's log,
+/// which says why, instruction by instruction.
+fn load(name: &str, instructions: &[program::Instruction]) -> Result<OwnedFd, String> {
+    match bpf::load_program(name, instructions) {
+        Ok(fd) => Ok(fd),
+        Err(LoadError::Refused { errno, log }) => {
+            output::line(format_args!("The verifier's log for {name}:\n{log}"));
+            Err(format!(
+                "the kernel's verifier refused the {name} program ({errno}); in its log, \
+                 above, the line before `processed` says why"
+            ))
+        }
+        Err(LoadError::Other(e)) => Err(explain_bpf_failure("load a program", e)),
+    }
+}
+
+/// One line for a `bpf(2)` call that failed: what to do about it.
+fn explain_bpf_failure(what: &str, errno: Errno) -> String {
+    match errno {
+        Errno::EPERM => format!(
+            "cannot {what} ({errno}): counting in the kernel needs root (sudo), or the \
+             capabilities CAP_BPF and CAP_PERFMON (sudo setcap cap_bpf,cap_perfmon+ep \
+             ./target/debug/step10); in a container, start it with {CONTAINER_OPTIONS}"
+        ),
+        Errno::ENOSYS => format!(
+            "cannot {what} ({errno}): this kernel has no BPF; step 10 needs Linux 5.8 or \
+             newer, built with CONFIG_BPF_SYSCALL"
+        ),
+        errno => format!("cannot {what}: {errno}"),
+    }
+}
+// ANCHOR_END: errors
+
+/// The name of syscall number `number`, as strace writes it.
+fn syscall_name(number: u64) -> String {
+    match Sysno::new(number as usize) {
+        Some(sysno) => sysno.name().to_string(),
+        None => format!("syscall_{number:#x}"),
+    }
+}
+
+// ANCHOR: summary
+const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
+const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
+
+/// Prints the `-c` table in strace's layout: the slowest syscalls first.
+fn print_summary(summary: &Summary) {
+    let total = Counts {
+        calls: summary.values().map(|counts| counts.calls).sum(),
+        errors: summary.values().map(|counts| counts.errors).sum(),
+        time: summary.values().map(|counts| counts.time).sum(),
+    };
+    let mut rows: Vec<(&u64, &Counts)> = summary.iter().collect();
+    // A stable sort: syscalls of equal time stay in syscall-number order.
+    rows.sort_by_key(|(_, counts)| std::cmp::Reverse(counts.time));
+
+    // Like strace, the rule under "syscall" is 16 dashes, or one more than the
+    // longest name.
+    let longest_name = summary.keys().map(|n| syscall_name(*n).len()).max();
+    let rule = format!(
+        "{SUMMARY_RULE} {}",
+        "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
+    );
+
+    output::line(SUMMARY_HEADER);
+    output::line(&rule);
+    for (number, counts) in rows {
+        let percent = if total.time.is_zero() {
+            0.0
+        } else {
+            100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
+        };
+        output::line(summary_row(percent, counts, &syscall_name(*number)));
+    }
+    output::line(&rule);
+    output::line(summary_row(100.0, &total, "total"));
+}
+
+/// One line of the table; like strace, an error count of zero is left blank.
+fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
+    let seconds = counts.time.as_secs_f64();
+    let usecs_per_call = counts.time.as_micros() / u128::from(counts.calls.max(1));
+    let errors = match counts.errors {
+        0 => String::new(),
+        errors => errors.to_string(),
+    };
+    let calls = counts.calls;
+    format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
+}
+// ANCHOR_END: summary
+// ANCHOR_END: all
