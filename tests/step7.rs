@@ -506,19 +506,20 @@ fn a_signal_that_comes_while_the_tracer_is_stopped_is_delivered_after_detach() {
 #[test]
 fn a_signal_in_its_delivery_stop_at_detach_is_delivered() {
     let running = Loop::start_with("delivery-stop", &["spinning"]);
-    let spinner = std::fs::read_dir(format!("/proc/{}/task", running.pid()))
-        .unwrap()
-        .map(|task| task.unwrap().path())
-        .find(|task| read(&task.join("comm")).trim() == "spinner")
-        .map(|task| {
-            task.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .parse::<i32>()
-                .unwrap()
-        })
-        .expect("the spinner thread");
+    // The spinner names itself once it runs, which may be after the loop
+    // has started counting: on a busy machine, the name comes later.
+    let spinner_thread = || {
+        std::fs::read_dir(format!("/proc/{}/task", running.pid()))
+            .unwrap()
+            .map(|task| task.unwrap().path())
+            .find(|task| read(&task.join("comm")).trim() == "spinner")
+            .map(|task| {
+                let tid = task.file_name().unwrap().to_str().unwrap();
+                tid.parse::<i32>().unwrap()
+            })
+    };
+    wait_until(|| spinner_thread().is_some(), "the spinner thread");
+    let spinner = spinner_thread().unwrap();
     let trace_file = running.file.with_file_name("trace");
     let mut tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
     let tracer_pid = Pid::from_raw(tracer.id() as i32);
