@@ -378,21 +378,25 @@ pub fn mask_line(line: &str) -> String {
 }
 
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in
-/// text, such as the lines of /proc/self/maps that a program reads. The end
-/// of such a range, `HEX-7f`, may be cut short by `-s`: it is masked too.
-/// So may its start: a read of 1024 bytes can end inside an address, and the
-/// next read's string opens with the address's tail, `"5c000 rw-p`.
+/// text, such as the lines of /proc/self/maps that a program reads. A string
+/// cut short may hold part of an address at either end, whose digits differ
+/// from run to run too, and is masked as well: the run that opens a read's
+/// string (a read of 1024 bytes can end inside an address, and the next one
+/// starts with its tail: `"5c000 rw-p`), and the run that `-s` cuts at the
+/// string's end (`\n7f42"...`).
 fn mask_hex_runs(word: String) -> String {
     let mut masked = String::new();
     let mut run = String::new();
-    for c in word.chars().chain(std::iter::once(' ')) {
+    let end = (word.len(), ' ');
+    for (i, c) in word.char_indices().chain(std::iter::once(end)) {
         if c.is_ascii_digit() || ('a'..='f').contains(&c) {
             run.push(c);
             continue;
         }
-        let range_end = masked.ends_with("HEX-") && !run.is_empty();
-        let address_tail = masked.ends_with('"') && !run.is_empty() && (c == ' ' || c == '-');
-        masked.push_str(if run.len() >= 8 || range_end || address_tail {
+        let opens_the_string = masked.ends_with('"') && (c == ' ' || c == '-');
+        let cut_by_s = word[i..].starts_with("\"...");
+        let part_of_an_address = !run.is_empty() && (opens_the_string || cut_by_s);
+        masked.push_str(if run.len() >= 8 || part_of_an_address {
             "HEX"
         } else {
             &run
