@@ -126,10 +126,11 @@ fn assert_lines_match_strace(options: &[&str], command: &[&str]) {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step5_lines_equal_strace_lines() {
-    let dir = scratch_dir("step5-compare");
-    let file = dir.join("lines.txt");
-    std::fs::write(&file, "pear\napple\n\tfig \"ripe\"\nbanana\\split\n").unwrap();
-    let file = file.to_str().unwrap();
+    let (dir, file) = file_to_read(
+        "step5-compare",
+        "pear\napple\n\tfig \"ripe\"\nbanana\\split\n",
+    );
+    let file = file.as_str();
     let tracee = binary("tracee");
     // A shell running several commands, all built in: a child of its own
     // would send it a SIGCHLD, which lands before or inside its wait4 as the
@@ -223,10 +224,8 @@ fn step7_on_one_process_lines_equal_strace_lines() {
 }
 
 fn assert_step_lines_equal_strace_lines(step: &str) {
-    let dir = scratch_dir(&format!("{step}-compare"));
-    let file = dir.join("lines.txt");
-    std::fs::write(&file, "pear\napple\n").unwrap();
-    let file = file.to_str().unwrap();
+    let (dir, file) = file_to_read(&format!("{step}-compare"), "pear\napple\n");
+    let file = file.as_str();
     let tracee = binary("tracee");
     let listed = dir.to_str().unwrap();
     // From the first line (execve, with its arguments) to the last, on

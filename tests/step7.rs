@@ -477,20 +477,28 @@ fn attach_then_detach_on_each_signal_leaves_the_program_running() {
     }
 }
 
+/// Attaches step 7 to `running` with `-p`, and once it has traced a write,
+/// stops the tracer itself with SIGSTOP: the program's threads then wait,
+/// each at its next stop, for a tracer that cannot answer.
+fn attach_then_stop_the_tracer(running: &Loop) -> (Child, Pid) {
+    let trace_file = running.file.with_file_name("trace");
+    let tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
+    let tracer_pid = Pid::from_raw(tracer.id() as i32);
+    wait_until(|| read(&trace_file).contains("write("), "the trace");
+    kill(tracer_pid, Signal::SIGSTOP).unwrap();
+    wait_until(|| process_state(tracer_pid) == 'T', "the tracer to stop");
+    (tracer, tracer_pid)
+}
+
 /// (The signal waits in the program, which is stopped at a syscall for its
 /// tracer: see the next test for a signal caught in its own stop.)
 #[test]
 fn a_signal_that_comes_while_the_tracer_is_stopped_is_delivered_after_detach() {
     let running = Loop::start("signal-at-detach");
-    let trace_file = running.file.with_file_name("trace");
-    let mut tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
-    let tracer_pid = Pid::from_raw(tracer.id() as i32);
-    wait_until(|| read(&trace_file).contains("write("), "the trace");
     // The tracer stopped, a signal reaches the program, stopped for its
     // tracer; then the tracer is told to go, and continued: it must let
     // the program go with its signal.
-    kill(tracer_pid, Signal::SIGSTOP).unwrap();
-    wait_until(|| process_state(tracer_pid) == 'T', "the tracer to stop");
+    let (mut tracer, tracer_pid) = attach_then_stop_the_tracer(&running);
     let before = running.count();
     kill(running.pid(), Signal::SIGUSR1).unwrap();
     wait_until(|| running.states().contains(&'t'), "the program's stop");
@@ -520,14 +528,9 @@ fn a_signal_in_its_delivery_stop_at_detach_is_delivered() {
     };
     wait_until(|| spinner_thread().is_some(), "the spinner thread");
     let spinner = spinner_thread().unwrap();
-    let trace_file = running.file.with_file_name("trace");
-    let mut tracer = start_tracer(&["-p", &running.pid().to_string()], &trace_file);
-    let tracer_pid = Pid::from_raw(tracer.id() as i32);
-    wait_until(|| read(&trace_file).contains("write("), "the trace");
     // The tracer stopped; the spinner, which never enters a syscall, gets
     // the signal and stops at once to show it to its tracer, and waits.
-    kill(tracer_pid, Signal::SIGSTOP).unwrap();
-    wait_until(|| process_state(tracer_pid) == 'T', "the tracer to stop");
+    let (mut tracer, tracer_pid) = attach_then_stop_the_tracer(&running);
     let before = running.count();
     // SAFETY: tgkill sends a signal to one thread of a process of ours.
     unsafe {

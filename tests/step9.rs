@@ -31,10 +31,8 @@ fn traced_by(tracer: &str, options: &[&str], command: &[&str]) -> String {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn step9_lines_equal_step7_and_strace_lines() {
-    let dir = scratch_dir("step9-compare");
-    let file = dir.join("lines.txt");
-    std::fs::write(&file, "pear\napple\n").unwrap();
-    let file = file.to_str().unwrap();
+    let (dir, file) = file_to_read("step9-compare", "pear\napple\n");
+    let file = file.as_str();
     let tracee = binary("tracee");
     let commands: [&[&str]; 7] = [
         &["true"],

@@ -87,6 +87,17 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A directory of this test's own, holding `lines.txt` with `text` in it, for
+/// the traced programs to read (`cat`, `sort`); returns the directory and the
+/// file's path.
+pub fn file_to_read(name: &str, text: &str) -> (std::path::PathBuf, String) {
+    let dir = scratch_dir(name);
+    let file = dir.join("lines.txt");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap().to_string();
+    (dir, file)
+}
+
 /// A container image holding `programs` and the libraries they load, nothing
 /// else, and the podman command line that runs it as the chapters say: as
 /// root, runc, no network, cgroups by hand, and no default ulimits (which this
