@@ -193,6 +193,22 @@ fn every_trace_line_is_one_write() {
 }
 
 #[test]
+fn a_program_cannot_crash_its_tracer() {
+    // Lengths of 2^62 in its registers, a signal with an si_code of i32::MIN:
+    // the tracer reads them, shows them, and goes on, without a panic.
+    let absurd = [binary("tracee"), "absurd-arguments"];
+    for runner in runners() {
+        let output = run_within(HANG, runner[0], &[&runner[1..], &absurd].concat());
+        assert_eq!(output.status.code(), Some(0), "{runner:?}: {output:?}");
+        assert_eq!(stdout(&output), "absurd-arguments: done\n", "{runner:?}");
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "{runner:?}: {output:?}"
+        );
+    }
+}
+
+#[test]
 fn program_output_is_its_own() {
     for runner in runners() {
         let output = run(

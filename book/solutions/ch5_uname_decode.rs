@@ -456,7 +456,9 @@ impl Decoder {
             Arg::SigactionIn | Arg::SigactionOut => self.sigaction(value),
             Arg::RlimitIn | Arg::RlimitOut => self.rlimit(value),
             Arg::PipeOut => self.pipe_fds(value),
-            Arg::PollFds => self.poll_fds(value, call.args[1] as usize, false),
+            // poll's nfds is an unsigned int: the kernel reads only the low
+            // half of the register, and so do we (a socklen_t below too).
+            Arg::PollFds => self.poll_fds(value, call.args[1] as u32 as usize, false),
             Arg::StackIn | Arg::StackOut => self.signal_stack(value),
             // With WNOHANG and no child ready, wait4 returns 0 and writes
             // no status.
@@ -467,7 +469,7 @@ impl Decoder {
             Arg::UtsnameOut => self.utsname(value),
             Arg::GroupsOut => self.groups(value, returned),
             Arg::Timespec => self.timespec(value),
-            Arg::Sockaddr { len } => self.sockaddr(value, call.args[len] as usize),
+            Arg::Sockaddr { len } => self.sockaddr(value, call.args[len] as u32 as usize),
             Arg::SigreturnMask => self.sigreturn_mask(call.stack_pointer),
             Arg::IoctlThird => self.ioctl_arg(call.args[1], value),
             Arg::FcntlThird => return fcntl_arg(call.args[1], value),
@@ -575,7 +577,7 @@ impl Decoder {
         }
         let limit = self.string_limit;
         // One byte more than the limit: a string of exactly N bytes is whole.
-        match self.memory.read_c_string(pointer, limit + 1) {
+        match self.memory.read_c_string(pointer, limit.saturating_add(1)) {
             Some((bytes, true)) if bytes.len() <= limit => quote(&bytes, false),
             Some((bytes, _)) => format!("{}...", quote(&bytes[..limit.min(bytes.len())], false)),
             None => address(pointer),
@@ -601,7 +603,8 @@ impl Decoder {
 
     /// `execve`'s arguments: `["ls", "-l"]`, at most `-s N` of them.
     fn argv(&self, pointer: u64) -> String {
-        let Some(pointers) = self.pointer_array(pointer, self.string_limit + 1) else {
+        let Some(pointers) = self.pointer_array(pointer, self.string_limit.saturating_add(1))
+        else {
             return address(pointer);
         };
         let mut items: Vec<String> = pointers
@@ -839,7 +842,7 @@ impl Decoder {
     /// `poll`'s descriptors: what is asked at the entry (`events`), or what
     /// is ready at the exit (`revents`, only the descriptors that are).
     fn poll_fds(&self, pointer: u64, count: usize, ready: bool) -> String {
-        let Some(bytes) = self.memory.read(pointer, 8 * count) else {
+        let Some(bytes) = self.memory.read(pointer, count.saturating_mul(8)) else {
             return address(pointer);
         };
         let items: Vec<String> = bytes
@@ -976,7 +979,7 @@ impl Decoder {
         if pointer == 0 {
             return "NULL".to_string();
         }
-        let Some(bytes) = self.memory.read(pointer, 4 * count) else {
+        let Some(bytes) = self.memory.read(pointer, count.saturating_mul(4)) else {
             return address(pointer);
         };
         let ids: Vec<String> = bytes
@@ -1232,7 +1235,7 @@ impl Decoder {
         match ret {
             Ret::Poll if rax == 0 => "0 (Timeout)".to_string(),
             Ret::Poll => {
-                let ready = self.poll_fds(syscall.args[0], syscall.args[1] as usize, true);
+                let ready = self.poll_fds(syscall.args[0], syscall.args[1] as u32 as usize, true);
                 format!("{rax} ({ready})")
             }
             _ => format_result(syscall, ret, rax),

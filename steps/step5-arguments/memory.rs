@@ -20,6 +20,9 @@ use nix::unistd::Pid;
 /// mapped fails at that page, so strings are read a page at a time.
 const PAGE_SIZE: u64 = 4096;
 
+/// The most `read` copies at once: more than any buffer a trace shows.
+const MAX_READ: usize = 1 << 20;
+
 /// The memory of one traced process.
 #[derive(Clone, Copy)]
 pub struct Memory {
@@ -36,6 +39,9 @@ impl Memory {
     /// fewer if the memory there ends first; `None` if not a single byte can
     /// be read (a bad pointer, which the kernel would answer with EFAULT).
     pub fn read(&self, address: u64, len: usize) -> Option<Vec<u8>> {
+        // The length comes from the program's registers, and a program may
+        // pass any: never more than a megabyte, whatever it asks for.
+        let len = len.min(MAX_READ);
         let mut bytes = vec![0; len];
         let mut local = [IoSliceMut::new(&mut bytes)];
         let remote = [RemoteIoVec {

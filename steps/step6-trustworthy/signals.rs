@@ -116,8 +116,9 @@ fn code_name(signo: i32, code: i32) -> String {
         ],
         _ => &[],
     };
-    let specific = usize::try_from(code - 1)
-        .ok()
+    let specific = code
+        .checked_sub(1)
+        .and_then(|i| usize::try_from(i).ok())
         .and_then(|i| specific.get(i).copied());
     general
         .or(specific)

@@ -60,6 +60,7 @@ fn main() {
         ["mixed"] => mixed_calls(),
         ["bytes"] => write_bytes(),
         ["interrupted"] => interrupted_read(),
+        ["absurd-arguments"] => absurd_arguments(),
         ["deny-ptrace", command @ ..] if !command.is_empty() => run_without_ptrace(command),
         ["int80-write"] => int80_write(),
         ["x32-write"] => x32_write(),
@@ -79,7 +80,8 @@ fn main() {
         ["new-syscalls"] => new_syscalls(),
         _ => {
             eprintln!(
-                "tracee: usage: tracee getppid N | mixed | bytes | interrupted | deny-ptrace CMD... \
+                "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
+                 | deny-ptrace CMD... \
                  | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler \
                  | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
                  | loop FILE [spinning] \
@@ -139,6 +141,36 @@ fn write_bytes() {
     }
     // A digit after a byte shown in octal: "\0017", not "\17".
     write_all(b"tab\there \"quoted\" back\\slash \x017 \x008\x009\n");
+}
+
+/// Makes syscalls with arguments no sane program passes, which a tracer reads
+/// all the same: lengths of 2^62 (poll's descriptors, connect's address),
+/// and a signal whose si_code is the smallest int. Each call fails, or
+/// is simply delivered; the tracer must show it and go on.
+fn absurd_arguments() {
+    let huge = (1u64 << 62) + 1;
+    let address = [0u8; 16];
+    // SAFETY: the kernel checks the pointers and lengths and fails the
+    // calls (EINVAL, EBADF); nothing is written to our memory.
+    unsafe {
+        libc::syscall(libc::SYS_poll, 0usize, huge, 0);
+        libc::syscall(libc::SYS_connect, -1, address.as_ptr(), huge);
+    }
+    on_signal(libc::SIGUSR1, libc::SIG_IGN);
+    // SAFETY: a zeroed siginfo_t is valid; rt_sigqueueinfo copies it, and a
+    // negative si_code is what user space may send itself.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        info.si_signo = libc::SIGUSR1;
+        info.si_code = i32::MIN;
+        libc::syscall(
+            libc::SYS_rt_sigqueueinfo,
+            libc::getpid(),
+            libc::SIGUSR1,
+            &info,
+        );
+    }
+    say("absurd-arguments: done\n");
 }
 
 /// Reads from a pipe that nobody writes to until SIGALRM, a second later,
