@@ -640,8 +640,7 @@ fn is_anchor_marker(line: &str) -> bool {
 /// markers, which are there for the book's includes, not for the reader (the
 /// line numbers in the hunk headers count the lines the reader sees).
 fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
-    let scratch = std::env::temp_dir().join(format!("book-{}-{diff_name}", std::process::id()));
-    fs::create_dir_all(&scratch).unwrap();
+    let scratch = scratch_dir(diff_name);
     let [old_copy, new_copy] = [("old", old), ("new", new)].map(|(side, file)| {
         let text: String = read(&root().join(file))
             .lines()

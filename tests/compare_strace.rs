@@ -102,7 +102,7 @@ fn masked_calls(trace: &str) -> Vec<String> {
 /// to a file (where strace never splits a line around the program's output),
 /// and checks that every syscall line is the same.
 fn assert_lines_match_strace(options: &[&str], command: &[&str]) {
-    let file = std::env::temp_dir().join(format!("step5-{}.txt", std::process::id()));
+    let file = scratch_file("step5-trace.txt");
     let file_name = file.to_str().unwrap();
     let output = run_binary("step5", &[&["-o", file_name], options, command].concat());
     assert!(output.status.code().is_some(), "{output:?}");
@@ -185,7 +185,7 @@ fn step5_counts_only_what_e_selects_as_strace_does() {
 /// A step's whole trace (step 6 or later), masked: syscall lines, signals,
 /// stops and the ending, each equal to strace's.
 fn assert_all_lines_match_strace(step: &str, command: &[&str]) {
-    let file = std::env::temp_dir().join(format!("{step}-{}.txt", std::process::id()));
+    let file = scratch_file(&format!("{step}-trace.txt"));
     let file_name = file.to_str().unwrap();
     let output = run_within(HANG, binary(step), &[&["-o", file_name], command].concat());
     assert!(output.status.code().is_some(), "{output:?}");
@@ -317,7 +317,7 @@ fn assert_step_counts_match_strace_on_programs_that_get_signals_and_exec(step: &
 /// The trace of `ls` run by `tracer` on a terminal (a pseudo-terminal that
 /// `script` opens), so that `ioctl(1, TCGETS, …)` succeeds.
 fn trace_on_a_terminal(tracer: &str) -> String {
-    let file = std::env::temp_dir().join(format!("terminal-{}-{tracer}.txt", std::process::id()));
+    let file = scratch_file(&format!("terminal-{tracer}.txt"));
     let output = std::process::Command::new("script")
         .args(["-qec", r#"exec "$TRACER" -o "$TRACE" ls /"#, "/dev/null"])
         .env(

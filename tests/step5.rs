@@ -4,13 +4,9 @@
 mod common;
 use common::*;
 
-fn temp_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("step5-{}-{name}", std::process::id()))
-}
-
 #[test]
 fn step5_shows_strings_flags_and_structures() {
-    let file = temp_path("fruit.txt");
+    let file = scratch_file("fruit.txt");
     std::fs::write(&file, "pear\tapple\n").unwrap();
     // Whatever the umask, so that the mode below is known.
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
@@ -69,7 +65,7 @@ fn step5_traces_only_what_e_selects() {
 
 #[test]
 fn step5_writes_the_trace_to_o_and_leaves_the_program_stderr_alone() {
-    let file = temp_path("trace.txt");
+    let file = scratch_file("trace.txt");
     let output = run_binary(
         "step5",
         &[
@@ -104,7 +100,7 @@ fn step5_count_with_e_counts_only_what_it_selects() {
 /// A step 5 that refuses its arguments must start nothing: the command it
 /// was given would create this file.
 fn assert_refused(args: &[&str], exit_code: i32, says: &str) {
-    let marker = temp_path("must-not-exist");
+    let marker = scratch_file("must-not-exist");
     let touch = ["touch", marker.to_str().unwrap()];
     let output = run_binary("step5", &[args, &touch].concat());
     let message = stderr(&output);

@@ -30,7 +30,7 @@ fn masked_calls(trace: &str) -> Vec<String> {
 /// Runs real strace on `command`, which may die of a signal, as the
 /// program does; returns its status and its trace.
 fn strace_dying(command: &[&str]) -> (std::process::ExitStatus, String) {
-    let file = std::env::temp_dir().join(format!("step6-strace-{}.txt", std::process::id()));
+    let file = scratch_file("strace-trace.txt");
     let file_name = file.to_str().unwrap();
     let output = run_within(HANG, "strace", &[&["-o", file_name], command].concat());
     let trace = read(&file);

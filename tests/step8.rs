@@ -15,17 +15,9 @@ fn step8(args: &[&str]) -> std::process::Output {
     run_within(HANG, binary("step8"), args)
 }
 
-/// A fresh file name in the temporary directory, for this test only.
-fn temp_file(name: &str) -> PathBuf {
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let pid = std::process::id();
-    std::env::temp_dir().join(format!("strace-from-scratch-step8-{pid}-{run}-{name}"))
-}
-
 /// The profile `--profile` writes of `command`.
 fn profile_of(command: &[&str]) -> PathBuf {
-    let path = temp_file("profile.json");
+    let path = scratch_file("profile.json");
     let output = step8(&[&["--profile", path.to_str().unwrap()], command].concat());
     assert!(output.status.success(), "{output:?}");
     assert!(
@@ -177,7 +169,7 @@ fn an_x32_call_is_refused_under_any_profile() {
     // Its own profile (the x32 call is not in it: it is not an x86_64 call),
     // and a profile that allows everything.
     let own = profile_of(&[tracee, "x32-getpid"]);
-    let everything = temp_file("allow-all.json");
+    let everything = scratch_file("allow-all.json");
     fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
     for profile in [&own, &everything] {
         let output = sandboxed(profile, &[tracee, "x32-getpid"]);
@@ -189,7 +181,7 @@ fn an_x32_call_is_refused_under_any_profile() {
 
 #[test]
 fn a_32_bit_call_is_refused_under_any_profile() {
-    let everything = temp_file("allow-all.json");
+    let everything = scratch_file("allow-all.json");
     fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
     let tracee = binary("tracee");
     assert_eq!(stdout(&run(tracee, &["int80-write"])), "int 0x80\n");
@@ -204,9 +196,9 @@ fn a_32_bit_call_is_refused_under_any_profile() {
 /// a file behind, and returns what step 8 said: one line, exit status 2,
 /// nothing run.
 fn refused_profile(text: &str) -> String {
-    let profile = temp_file("bad.json");
+    let profile = scratch_file("bad.json");
     fs::write(&profile, text).unwrap();
-    let marker = temp_file("ran");
+    let marker = scratch_file("ran");
     let output = sandboxed(&profile, &["touch", marker.to_str().unwrap()]);
     fs::remove_file(&profile).unwrap();
     assert!(!marker.exists(), "the command ran under a bad profile");
@@ -294,7 +286,7 @@ fn rules_with_conditions_are_refused_not_weakened() {
         assert!(message.contains("are not supported"), "{message}");
     }
     // Empty conditions, as Docker writes them on plain rules, say nothing.
-    let profile = temp_file("empty-conditions.json");
+    let profile = scratch_file("empty-conditions.json");
     fs::write(
         &profile,
         r#"{"defaultAction": "SCMP_ACT_ALLOW",
@@ -309,7 +301,7 @@ fn rules_with_conditions_are_refused_not_weakened() {
 #[test]
 fn an_errno_rule_returns_its_errno() {
     // A profile that refuses openat with ENOENT (2) rather than EPERM.
-    let profile = temp_file("enoent.json");
+    let profile = scratch_file("enoent.json");
     fs::write(
         &profile,
         r#"{"defaultAction": "SCMP_ACT_ALLOW",
@@ -355,7 +347,7 @@ fn bad_seccomp_options_are_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(stderr(&output).contains(expected), "{args:?}: {output:?}");
     }
-    let everything = temp_file("allow-all.json");
+    let everything = scratch_file("allow-all.json");
     fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
     let output = step8(&["-f", "--sandbox", everything.to_str().unwrap(), "true"]);
     assert_eq!(output.status.code(), Some(2));

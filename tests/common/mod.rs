@@ -182,6 +182,15 @@ impl Drop for Container {
     }
 }
 
+/// A fresh path in the system's temporary directory that no other test,
+/// nor another call, uses: for a trace, a profile, a marker file.
+pub fn scratch_file(name: &str) -> std::path::PathBuf {
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    std::env::temp_dir().join(format!("strace-from-scratch-{pid}-file-{n}-{name}"))
+}
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
