@@ -1,4 +1,4 @@
-//! What every tracing step (2 to 6) promises, whatever it adds: the traced
+//! What every tracing step (2 to 9) promises, whatever it adds: the traced
 //! program runs as it would untraced, its exit status is passed on, and bad
 //! input gets one clear line, a non-zero exit, and no process left behind.
 //! Step 10, which counts without ptrace, keeps the promises about the program
@@ -16,14 +16,14 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 /// ignored (SigIgn) and blocked (SigBlk).
 const SHOW_INHERITANCE: &str = r#"echo "args: $0 $*"; env | sort; ls /proc/self/fd; grep -E '^Sig(Ign|Blk)' /proc/self/status"#;
 
-/// How each step that runs a program for us is started, as the words before
-/// the program's: the tracing steps, and step 10, which only counts (`-c`).
-/// Step 10 needs BPF: where it is not allowed, it is left out here, and
-/// `step10_keeps_the_contracts_of_a_runner` shows as ignored.
 /// The steps that end the way strace does when a signal kills the program:
 /// they die of the same signal. The others exit with 128 + N.
 const DIE_OF_THE_PROGRAMS_SIGNAL: [&str; 4] = ["step6", "step7", "step8", "step9"];
 
+/// How each step that runs a program for us is started, as the words before
+/// the program's: the tracing steps, and step 10, which only counts (`-c`).
+/// Step 10 needs BPF: where it is not allowed, it is left out here, and
+/// `step10_keeps_the_contracts_of_a_runner` shows as ignored.
 fn runners() -> Vec<Vec<&'static str>> {
     let tracers = TRACING_STEPS.iter().map(|step| vec![binary(step)]);
     let counter = cfg!(not(no_bpf)).then(|| vec![binary("step10"), "-c"]);

@@ -15,6 +15,12 @@ fn step8(args: &[&str]) -> std::process::Output {
     run_within(HANG, binary("step8"), args)
 }
 
+/// The profile the book shows that allows every syscall.
+const ALLOW_EVERYTHING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/book/src/profiles/allow-everything.json"
+);
+
 /// The profile `--profile` writes of `command`.
 fn profile_of(command: &[&str]) -> PathBuf {
     let path = scratch_file("profile.json");
@@ -169,27 +175,22 @@ fn an_x32_call_is_refused_under_any_profile() {
     // Its own profile (the x32 call is not in it: it is not an x86_64 call),
     // and a profile that allows everything.
     let own = profile_of(&[tracee, "x32-getpid"]);
-    let everything = scratch_file("allow-all.json");
-    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
-    for profile in [&own, &everything] {
+    for profile in [&own, Path::new(ALLOW_EVERYTHING)] {
         let output = sandboxed(profile, &[tracee, "x32-getpid"]);
         assert_eq!(stdout(&output), "x32 getpid: EPERM\n", "{}", read(profile));
         assert_eq!(output.status.code(), Some(0));
-        fs::remove_file(profile).unwrap();
     }
+    fs::remove_file(own).unwrap();
 }
 
 #[test]
 fn a_32_bit_call_is_refused_under_any_profile() {
-    let everything = scratch_file("allow-all.json");
-    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
     let tracee = binary("tracee");
     assert_eq!(stdout(&run(tracee, &["int80-write"])), "int 0x80\n");
     // tracee exits with 1 when its write does not write.
-    let output = sandboxed(&everything, &[tracee, "int80-write"]);
+    let output = sandboxed(Path::new(ALLOW_EVERYTHING), &[tracee, "int80-write"]);
     assert_eq!(stdout(&output), "");
     assert_eq!(output.status.code(), Some(1));
-    fs::remove_file(everything).unwrap();
 }
 
 /// Runs `--sandbox` with a profile of `text`, on a command that would leave
@@ -347,15 +348,12 @@ fn bad_seccomp_options_are_usage_errors() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(stderr(&output).contains(expected), "{args:?}: {output:?}");
     }
-    let everything = scratch_file("allow-all.json");
-    fs::write(&everything, r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#).unwrap();
-    let output = step8(&["-f", "--sandbox", everything.to_str().unwrap(), "true"]);
+    let output = step8(&["-f", "--sandbox", ALLOW_EVERYTHING, "true"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("--sandbox runs a COMMAND untraced"),
         "{output:?}"
     );
-    fs::remove_file(everything).unwrap();
 }
 
 /// `podman run` of `ls /` in `container`, under `profile` if given.

@@ -26,8 +26,8 @@
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
 //!   tracee threads N [K]    starts N threads, each calls getppid K times
-//!                           (10 by default) and writes one line
-//!                           and writes "thread I\n"; joins them after 0.3 s
+//!                           (10 by default) and writes "thread I\n"; joins
+//!                           them after 0.3 s
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
 //!                           the parent (SIGCHLD blocked) waits for each
@@ -178,29 +178,26 @@ fn absurd_arguments() {
 /// kernel does not restart the read: it fails with EINTR.
 fn interrupted_read() {
     extern "C" fn on_alarm(_: libc::c_int) {}
+    on_signal(libc::SIGALRM, on_alarm as *const () as libc::sighandler_t);
     let mut fds = [0; 2];
     let mut byte = 0u8;
-    // SAFETY: `action` is fully initialised before use; `fds` and `byte` are
-    // valid for what pipe and read write into them.
+    // SAFETY: `fds` and `byte` are valid for what pipe and read write into
+    // them.
     unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_alarm as *const () as libc::sighandler_t;
-        libc::sigaction(libc::SIGALRM, &action, ptr::null_mut());
         libc::pipe(fds.as_mut_ptr());
         libc::alarm(1);
         libc::read(fds[0], (&raw mut byte).cast(), 1);
     }
 }
 
+/// Writes `bytes` to stdout with one `write` syscall.
 fn write_all(bytes: &[u8]) {
     // SAFETY: the pointer and length describe `bytes`, which write only reads.
     unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
 }
 
-/// Writes `text` to stdout with one `write` syscall.
 fn say(text: &str) {
-    // SAFETY: the pointer and length describe `text`, which write only reads.
-    unsafe { libc::write(1, text.as_ptr().cast(), text.len()) };
+    write_all(text.as_bytes());
 }
 
 /// Installs a seccomp filter that makes every `ptrace` call fail with EPERM,
