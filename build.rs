@@ -27,12 +27,22 @@ fn main() {
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-env-changed=UPDATE_TRANSCRIPTS");
     println!("cargo::rerun-if-changed={RECORDED_MACHINE}");
-    // Run again when one of the programs we ask is installed, upgraded or
-    // removed. (A path that does not exist makes cargo run us every time,
-    // which is what we want while strace is missing.)
+    // Run again when one of the programs we ask is upgraded or removed, or,
+    // if one is missing, when a directory of PATH changes, as it does when
+    // the program is installed. (A path that does not exist would make cargo
+    // run us, and rebuild, at every build.)
+    let mut missing = false;
     for program in ["strace", "echo", "getconf", "podman", "runc"] {
-        let path = find_in_path(program).unwrap_or_else(|| PathBuf::from("/usr/bin").join(program));
-        println!("cargo::rerun-if-changed={}", path.display());
+        match find_in_path(program) {
+            Some(path) => println!("cargo::rerun-if-changed={}", path.display()),
+            None => missing = true,
+        }
+    }
+    if missing {
+        let path = env::var_os("PATH").unwrap_or_default();
+        for dir in env::split_paths(&path).filter(|dir| dir.is_dir()) {
+            println!("cargo::rerun-if-changed={}", dir.display());
+        }
     }
 
     let machine = describe_machine();

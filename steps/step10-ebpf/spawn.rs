@@ -18,7 +18,7 @@ use std::ptr;
 
 use nix::errno::Errno;
 use nix::sys::prctl;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{SigHandler, Signal, kill, signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
 
@@ -122,9 +122,11 @@ impl Held {
             mut go,
             mut failure,
         } = self;
-        if let Err(e) = go.write_all(&[1]) {
+        if let Err(e) = write_ignoring_sigpipe(&mut go, &[1]) {
             kill_child(pid);
-            return Err(format!("cannot start the program: {e}"));
+            return Err(format!(
+                "the child that was to run the program is gone ({e}); nothing ran"
+            ));
         }
         let mut report = Vec::new();
         let _ = failure.read_to_end(&mut report);
@@ -149,6 +151,21 @@ impl Held {
     pub fn abandon(self) {
         kill_child(self.pid);
     }
+}
+
+/// Writes `bytes` to a pipe whose reader, the child, may have died. With no
+/// Rust start-up code (main.rs), SIGPIPE keeps its default action, and such
+/// a write would kill us without a word; ignored for this one write, it fails
+/// with EPIPE instead, which we can explain.
+fn write_ignoring_sigpipe(pipe: &mut PipeWriter, bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: SIG_IGN and the previous disposition are valid dispositions,
+    // and no handler of ours is involved.
+    let previous =
+        unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) }.map_err(io::Error::from)?;
+    let written = pipe.write_all(bytes);
+    // SAFETY: as above.
+    unsafe { signal(Signal::SIGPIPE, previous) }.map_err(io::Error::from)?;
+    written
 }
 
 fn kill_child(child: Pid) {
