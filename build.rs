@@ -57,8 +57,8 @@ fn main() {
     if let Err(why) = bpf_allowed() {
         println!(
             "cargo::warning=step 10 cannot load BPF programs here ({why}): `cargo test` will \
-             SKIP its tests; run them as root (sudo -E cargo test), or with CAP_BPF and \
-             CAP_PERFMON"
+             SKIP its tests; run them as root (sudo -E env \"PATH=$PATH\" \
+             CARGO_TARGET_DIR=target/root cargo test), or with CAP_BPF and CAP_PERFMON"
         );
         println!("cargo::rustc-cfg=no_bpf");
     }

@@ -33,7 +33,7 @@ fn runners() -> Vec<Vec<&'static str>> {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_keeps_the_contracts_of_a_runner() {
     let counter = [binary("step10"), "-c"];

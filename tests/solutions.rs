@@ -566,7 +566,7 @@ fn ch8_deny_kills_kills_the_program_at_the_call() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
     let marker = "29.9792";
@@ -608,7 +608,7 @@ fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn ch10_an_array_by_thread_id_counts_what_the_hash_map_counted() {
     // Every thread's calls, as step 10 counts them.

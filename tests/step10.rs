@@ -13,7 +13,7 @@ use std::time::Duration;
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_prints_step4s_table_with_the_same_counts() {
     let command = [binary("tracee"), "mixed"];
@@ -38,7 +38,7 @@ fn step10_prints_step4s_table_with_the_same_counts() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_time_is_the_time_spent_in_each_syscall() {
     // As with strace -c -w: sleep's 0.3 s are spent inside one syscall.
@@ -59,7 +59,7 @@ fn step10_time_is_the_time_spent_in_each_syscall() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_counts_every_thread_of_the_program_and_no_other_process() {
     // 4 threads, 25 getppid calls each, in the program: all counted; the same
@@ -78,7 +78,7 @@ fn step10_counts_every_thread_of_the_program_and_no_other_process() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_never_stops_the_program() {
     // A stopped program stays stopped: nothing resumes it behind its back
@@ -138,7 +138,7 @@ fn step10_without_privileges_says_what_to_do_and_leaves_nothing() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_refuses_inside_a_pid_namespace_where_it_would_count_nothing() {
     // In a new pid namespace, as in a container, the child's id is not the
@@ -205,7 +205,7 @@ fn step10_bad_input_gets_one_line() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_says_why_the_program_could_not_start() {
     // The exec fails after the counters are in place: the child says why.
@@ -280,7 +280,7 @@ fn exists(kind: BpfObject, id: u32) -> bool {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn the_kernel_unloads_everything_when_the_tracer_dies() {
     let marker = "19.2137";
@@ -317,7 +317,7 @@ fn the_kernel_unloads_everything_when_the_tracer_dies() {
 #[test]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn a_tracer_killed_as_it_starts_leaves_no_child_waiting() {
     // Kill the tracer at every moment of its start: the child waiting for

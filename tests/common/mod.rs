@@ -214,7 +214,7 @@ pub const NEEDS_STRACE: &str = "needs strace: install it (e.g. sudo apt-get inst
 /// where this user may not load BPF programs, build.rs says so in a cargo
 /// warning and sets `no_bpf`. Under CI (`CI=true`, as root) they run.
 pub const NEEDS_BPF: &str =
-    "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON";
+    "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)";
 
 /// Runs real strace with `strace_args`, its output written to a file, and
 /// returns that output.
