@@ -773,7 +773,7 @@ fn transcripts_are_fresh() {
 )]
 #[cfg_attr(
     no_bpf,
-    ignore = "needs BPF: run as root (sudo -E cargo test), or with CAP_BPF and CAP_PERFMON"
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_transcripts_are_fresh() {
     assert_transcripts_are_fresh(needs_bpf);
@@ -896,6 +896,12 @@ fn figures_quoted_in_the_book_match_their_transcripts() {
     ] {
         assert_eq!(totals(table), (syscalls, calls, errors), "{table}");
     }
+    // Chapter 8: how many syscalls the profile of `ls` allows.
+    let profiled = transcript("step8-profile-ls.txt");
+    let allowed = profiled
+        .split_once(" syscalls allowed")
+        .and_then(|(before, _)| before.rsplit(' ').next())
+        .expect("step8-profile-ls.txt says how many syscalls it allows");
     let claims = [
         (
             "introduction.md",
@@ -921,6 +927,10 @@ fn figures_quoted_in_the_book_match_their_transcripts() {
         (
             "step10-ebpf.md",
             format!("{calls} calls and {errors} errors in both"),
+        ),
+        (
+            "step8-seccomp.md",
+            format!("`ls tests/programs` made {allowed} different syscalls"),
         ),
     ];
     for (chapter, claim) in claims {

@@ -162,3 +162,22 @@ fn step5_shows_an_interrupted_call_as_strace_does() {
     );
     assert!(trace.lines().any(|line| line == sigreturn), "{trace}");
 }
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn counting_never_reads_the_programs_memory() {
+    // strace, the judge, counts step 5's own reads of the program's memory:
+    // many when it prints every line, none with -c.
+    let reads = |step5_args: &[&str]| {
+        let step5 = [&[binary("step5")], step5_args, &["ls", "/"]].concat();
+        let table = run_strace(&["-c", "-e", "trace=process_vm_readv"], &step5);
+        summary_counts(&table)
+            .get("process_vm_readv")
+            .map_or(0, |(calls, _)| *calls)
+    };
+    assert!(reads(&["-o", "/dev/null"]) > 10);
+    assert_eq!(reads(&["-c"]), 0);
+}
