@@ -327,11 +327,13 @@ impl Tracer<'_> {
     /// program's stack, where they are read back (decode.rs says how).
     fn first_execve_done(&mut self, regs: &libc::user_regs_struct) {
         let number = regs.orig_rax;
-        if self.count && self.selection.contains(number) {
-            self.summary.entry(number).or_default().calls += 1;
-        } else if !self.count && self.selection.contains(number) {
-            let call = self.decoder.execve_from_new_stack(regs.rsp);
-            self.print_syscall(&call, "0");
+        if self.selection.contains(number) {
+            if self.count {
+                self.summary.entry(number).or_default().calls += 1;
+            } else {
+                let call = self.decoder.execve_from_new_stack(regs.rsp);
+                self.print_syscall(&call, "0");
+            }
         }
         self.exec_done();
     }

@@ -214,6 +214,10 @@ enum Arg {
     /// `poll`'s array of `{fd, events}`, as long as the next argument says.
     PollFds,
     StackIn,
+    /// `fcntl`'s third argument, which depends on the command (the second).
+    FcntlThird,
+    /// `futex`'s arguments after the third, which depend on the operation.
+    FutexRest,
 
     // Read from memory at the exit: what the kernel wrote.
     /// As many bytes as the call returned.
@@ -238,10 +242,6 @@ enum Arg {
     GroupsOut,
     /// `ioctl`'s third argument, which depends on the request (the second).
     IoctlThird,
-    /// `fcntl`'s third argument, which depends on the command (the second).
-    FcntlThird,
-    /// `futex`'s arguments after the third, which depend on the operation.
-    FutexRest,
 }
 // ANCHOR_END: arg
 
@@ -485,7 +485,7 @@ fn hex(value: u64) -> String {
 }
 
 /// An address: `NULL`, or hex.
-fn address(value: u64) -> String {
+pub fn address(value: u64) -> String {
     if value == 0 {
         "NULL".to_string()
     } else {

@@ -6,7 +6,7 @@
 //!
 //! Step 6 introduces this file.
 
-use crate::decode::signal_name as name;
+use crate::decode::{address, signal_name as name};
 
 // ANCHOR: describe
 /// The signal and its `siginfo_t`, as strace prints them between `---`.
@@ -25,9 +25,9 @@ pub fn describe(info: &libc::siginfo_t) -> String {
                 fields.push(format!("si_pid={}", info.si_pid()));
                 fields.push(format!("si_uid={}", info.si_uid()));
                 if info.si_code == libc::SI_QUEUE {
-                    let value = info.si_value().sival_ptr as usize;
+                    let value = info.si_value().sival_ptr as u64;
                     fields.push(format!("si_int={}", value as i32));
-                    fields.push(format!("si_ptr={}", pointer(value)));
+                    fields.push(format!("si_ptr={}", address(value)));
                 }
             }
             // Sent by the kernel about a child: which, and how it ended.
@@ -45,7 +45,7 @@ pub fn describe(info: &libc::siginfo_t) -> String {
             }
             // A fault: at which address.
             code if code > 0 && is_fault(signo) => {
-                fields.push(format!("si_addr={}", pointer(info.si_addr() as usize)));
+                fields.push(format!("si_addr={}", address(info.si_addr() as u64)));
             }
             _ => {}
         }
@@ -125,11 +125,4 @@ fn code_name(signo: i32, code: i32) -> String {
         .map_or_else(|| code.to_string(), str::to_string)
 }
 
-/// An address as strace writes it: `NULL`, or hex.
-fn pointer(address: usize) -> String {
-    match address {
-        0 => "NULL".to_string(),
-        address => format!("{address:#x}"),
-    }
-}
 // ANCHOR_END: all
