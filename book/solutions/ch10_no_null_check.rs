@@ -7,16 +7,17 @@
 // ANCHOR: all
 //! Step 10: counting without stopping.
 //!
-//! Steps 2 to 4 stop the program twice per syscall, and each stop costs two
-//! switches between processes. To count, nothing needs to stop: the kernel
+//! Steps 3 to 9 stop the program twice per syscall they trace, and each stop
+//! costs two switches between processes. To count, nothing needs to stop: the kernel
 //! can count for us. Step 10 hands the kernel two small eBPF programs,
 //! assembled by hand in `program.rs`, and attaches them to the tracepoints
 //! every syscall passes, `sys_enter` and `sys_exit`. They count calls, errors
 //! and time in maps, tables in the kernel; at the end, step 10 reads the maps
 //! and prints the same table as `step4 -c` and `strace -c -w`.
 //!
-//! The program runs at nearly its own speed, and is never stopped: no
-//! ptrace. Counting needs privileges ptrace does not: root, or `CAP_BPF` and
+//! The program is never stopped (no ptrace), and runs far faster than under
+//! a tracer that stops it: on one-byte reads and writes, about 2.6 times as
+//! long as alone, against hundreds of times. Counting needs privileges ptrace does not: root, or `CAP_BPF` and
 //! `CAP_PERFMON`.
 //!
 //! What it does not do: print a line per syscall (step 4 does; eBPF could,
