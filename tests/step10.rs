@@ -6,6 +6,11 @@
 mod common;
 use common::*;
 
+// The programs' instructions, as step 10 assembles them.
+#[allow(dead_code)]
+#[path = "../steps/step10-ebpf/program.rs"]
+mod program;
+
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -355,4 +360,33 @@ fn processes_with_parent(parent: u32) -> Vec<u32> {
             })
         })
         .collect()
+}
+
+#[test]
+fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
+    // Chapter 10 refers to instructions by the numbers in their comments
+    // (`// 14: null: to 41`): they must count every instruction, in order.
+    let source = read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/steps/step10-ebpf/program.rs"
+    )));
+    let maps = program::Maps {
+        armed: 3,
+        entered: 4,
+        counts: 5,
+    };
+    let programs = [
+        ("pub fn sys_enter", program::sys_enter(1, &maps).len()),
+        ("pub fn sys_exit", program::sys_exit(1, &maps).len()),
+    ];
+    for (start, length) in programs {
+        let body = source.split(start).nth(1).unwrap();
+        let body = body.split("ANCHOR_END").next().unwrap();
+        let numbers: Vec<usize> = body
+            .lines()
+            .filter_map(|line| line.split_once("// ")?.1.split_once(':'))
+            .filter_map(|(number, _)| number.trim().parse().ok())
+            .collect();
+        assert_eq!(numbers, (0..length).collect::<Vec<_>>(), "{start}");
+    }
 }
