@@ -477,10 +477,6 @@ const DIFFS: &[(&str, &str, &str)] = &[
 /// machine that wrote the transcripts.
 const MACHINE_FILE: &str = "transcripts/MACHINE.txt";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn book_src() -> PathBuf {
     root().join("book/src")
 }

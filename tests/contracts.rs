@@ -269,12 +269,8 @@ fn missing_command_is_named() {
 
 #[test]
 fn a_script_without_its_interpreter_is_explained() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/programs/no-interpreter.sh"
-    );
     for step in TRACING_STEPS {
-        let message = refusal(step, &[script], 1);
+        let message = refusal(step, &[NO_INTERPRETER], 1);
         assert!(
             message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
             "{message}"

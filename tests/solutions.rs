@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 
@@ -45,10 +45,6 @@ const SOLUTIONS: &[(&str, &str, usize)] = &[
     ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
     ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
 ];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The built solution `name`. Cargo puts examples in `examples/` beside the
 /// `deps/` directory that holds this test, wherever CARGO_TARGET_DIR points.

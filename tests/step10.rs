@@ -214,11 +214,7 @@ fn step10_bad_input_gets_one_line() {
 )]
 fn step10_says_why_the_program_could_not_start() {
     // The exec fails after the counters are in place: the child says why.
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/programs/no-interpreter.sh"
-    );
-    let output = run_binary("step10", &["-c", script]);
+    let output = run_binary("step10", &["-c", NO_INTERPRETER]);
     let message = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
@@ -366,10 +362,7 @@ fn processes_with_parent(parent: u32) -> Vec<u32> {
 fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
     // Chapter 10 refers to instructions by the numbers in their comments
     // (`// 14: null: to 41`): they must count every instruction, in order.
-    let source = read(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/steps/step10-ebpf/program.rs"
-    )));
+    let source = read(&root().join("steps/step10-ebpf/program.rs"));
     let maps = program::Maps {
         armed: 3,
         entered: 4,

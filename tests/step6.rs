@@ -186,12 +186,6 @@ fn start_step6(args: &[&str]) -> std::process::Child {
         .unwrap()
 }
 
-/// The state letter of process `pid`, from /proc/PID/stat.
-fn state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.chars().next()
-}
-
 /// The pid of the child of `tracer` that runs `program` (its name, once it
 /// has exec'd; strace starts short-lived children of its own first).
 fn traced_child(tracer: i32, program: &str) -> i32 {
@@ -365,19 +359,6 @@ fn int_0x80_and_x32_calls_are_named_from_their_own_tables() {
         trace.lines().any(|l| l.starts_with("write(0x1, ")),
         "{trace}"
     );
-}
-
-#[test]
-fn execve_that_fails_to_start_the_program_is_the_tracers_error() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/programs/no-interpreter.sh"
-    );
-    let output = step6(&[script]);
-    let message = stderr(&output);
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(message.lines().count(), 1, "{message}");
-    assert!(message.contains("its interpreter"), "{message}");
 }
 
 /// One clear line, the exit code given, and nothing run. `args` may end in

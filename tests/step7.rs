@@ -372,11 +372,7 @@ impl Loop {
     fn states(&self) -> Vec<char> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).unwrap();
         tasks
-            .map(|task| {
-                let stat = std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap();
-                // After "(comm) ": the state.
-                stat.rsplit_once(") ").unwrap().1.chars().next().unwrap()
-            })
+            .map(|task| state_in(&task.unwrap().path().join("stat")).unwrap())
             .collect()
     }
 
@@ -557,9 +553,7 @@ fn a_signal_in_its_delivery_stop_at_detach_is_delivered() {
 }
 
 fn process_state(pid: Pid) -> char {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(") ")
-        .map_or('?', |(_, rest)| rest.chars().next().unwrap())
+    state(pid.as_raw()).unwrap_or('?')
 }
 
 #[test]

@@ -191,6 +191,17 @@ pub fn scratch_file(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("strace-from-scratch-{pid}-file-{n}-{name}"))
 }
 
+/// The repository's root, where `cargo test` runs.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A script whose `#!` line names an interpreter that does not exist.
+pub const NO_INTERPRETER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/programs/no-interpreter.sh"
+);
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
@@ -490,9 +501,17 @@ pub fn process(args: &[&str]) -> Option<char> {
         .unwrap()
         .filter_map(|entry| Some(entry.ok()?.path()))
         .find(|dir| std::fs::read(dir.join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
-        .and_then(|dir| {
-            // "PID (name) STATE …": the state follows the last ')'.
-            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-            stat.rsplit_once(") ")?.1.chars().next()
-        })
+        .and_then(|dir| state_in(&dir.join("stat")))
+}
+
+/// The state (`R`, `S`, `t`…) of process or thread `pid`.
+pub fn state(pid: i32) -> Option<char> {
+    state_in(Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// The state in a /proc stat file, "PID (name) STATE …": the letter after
+/// the last ')', since a name may hold one too.
+pub fn state_in(stat_file: &Path) -> Option<char> {
+    let stat = std::fs::read_to_string(stat_file).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
 }
