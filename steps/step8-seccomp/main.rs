@@ -847,9 +847,6 @@ impl Tracer<'_> {
                 ));
             }
         }
-        if self.options.profile.is_some() && abi == Abi::X86_64 {
-            self.used.insert(abi.syscall_name(syscall.number));
-        }
         let printed = !self.quiet() && abi.selected(&self.options.selection, syscall.number);
         let decoder = self.decoder(tid);
         let pending = printed.then(|| match abi {
@@ -867,9 +864,14 @@ impl Tracer<'_> {
             pending,
             at: Instant::now(),
         };
-        // Before the program starts, only the execve that starts it.
+        // Before the program starts, only the execve that starts it: the
+        // calls before it are the tracer's own, in the child, and are neither
+        // shown nor part of a profile of the program.
         let shown = self.threads[&tid].program_started
             || (abi == Abi::X86_64 && syscall.number == Sysno::execve as u64);
+        if shown && self.options.profile.is_some() && abi == Abi::X86_64 {
+            self.used.insert(abi.syscall_name(syscall.number));
+        }
         if let Some(pending) = &entered.pending
             && shown
         {
