@@ -65,43 +65,23 @@ fn solution(name: &str) -> String {
     built.to_string_lossy().into_owned()
 }
 
-/// Whether `built` is newer than the solution's source and the step code it
-/// pulls in.
+/// Whether `built` is newer than the solution's source and every file it
+/// pulls in with `#[path = "…"]` (step code, or a module of its own).
 fn is_fresh(built: &Path, name: &str) -> bool {
     let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    let mut sources = vec![
-        root().join(format!("book/solutions/{name}.rs")),
-        root().join("steps/step2-traceme/spawn.rs"),
-        root().join("steps/step2-traceme/output.rs"),
-        root().join("steps/step5-arguments/decode.rs"),
-        root().join("steps/step5-arguments/output.rs"),
-        root().join("steps/step5-arguments/memory.rs"),
-        root().join("book/solutions/ch5_peekdata_memory.rs"),
-        root().join("book/solutions/ch5_uname_decode.rs"),
-        root().join("steps/step6-trustworthy/spawn.rs"),
-        root().join("steps/step6-trustworthy/signals.rs"),
-        root().join("steps/step7-many-processes/decode.rs"),
-        root().join("steps/step7-many-processes/attach.rs"),
-        root().join("steps/step8-seccomp/spawn.rs"),
-        root().join("steps/step8-seccomp/seccomp.rs"),
-        root().join("steps/step8-seccomp/profile.rs"),
-        root().join("steps/step8-seccomp/json.rs"),
-    ];
-    if name.starts_with("ch10_") {
-        sources.extend(
-            ["steps/step10-ebpf/bpf.rs", "steps/step10-ebpf/spawn.rs"]
-                .map(|path| root().join(path)),
-        );
-        let own_program = root().join(format!("book/solutions/{name}_program.rs"));
-        let program = if own_program.exists() {
-            own_program
-        } else {
-            root().join("steps/step10-ebpf/program.rs")
-        };
-        sources.push(program);
-    }
+    let solutions = root().join("book/solutions");
+    let source = solutions.join(format!("{name}.rs"));
+    let included = read(&source)
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("#[path = \""))
+        .filter_map(|rest| rest.strip_suffix("\"]"))
+        .map(|path| solutions.join(path))
+        .collect::<Vec<_>>();
     let built_at = modified(built);
-    built_at.is_some() && sources.iter().all(|source| modified(source) <= built_at)
+    built_at.is_some()
+        && std::iter::once(&source)
+            .chain(&included)
+            .all(|file| modified(file) <= built_at)
 }
 
 /// Builds every solution into the target directory this test runs from.

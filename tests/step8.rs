@@ -232,6 +232,20 @@ fn refused_profile(text: &str) -> String {
 }
 
 #[test]
+fn a_profile_that_refuses_execve_is_refused() {
+    // Run, it would leave a process that can neither start the program nor,
+    // its write and exit_group refused too, say why: it would crash.
+    for text in [
+        r#"{"defaultAction": "SCMP_ACT_ERRNO"}"#,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_KILL"}]}"#,
+    ] {
+        let message = refused_profile(text);
+        assert!(message.contains("execve is not allowed"), "{message}");
+    }
+}
+
+#[test]
 fn a_profile_that_is_not_json_is_refused_with_where() {
     let message = refused_profile("{\n  \"defaultAction\": SCMP_ACT_ALLOW\n}\n");
     assert!(

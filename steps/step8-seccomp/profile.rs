@@ -88,6 +88,21 @@ fn read_profile(document: &Value) -> Result<Profile, String> {
         let place = format!("syscalls[{i}]");
         read_rule(rule, &place, &mut rules)?;
     }
+    // The first syscall under the filter is the execve that starts the
+    // program: refused, nothing could run, and we could not even say so,
+    // were write and exit_group refused too.
+    let execve = Sysno::execve as u64;
+    let for_execve = rules
+        .iter()
+        .find(|&&(number, _)| number == execve)
+        .map_or(default, |&(_, action)| action);
+    if !matches!(for_execve, Action::Allow | Action::Log) {
+        return Err(
+            "execve is not allowed, so no program can start under this profile: allow it in a \
+             rule whose action is SCMP_ACT_ALLOW"
+                .to_string(),
+        );
+    }
     Ok(Profile { rules, default })
 }
 
