@@ -15,12 +15,6 @@ fn step8(args: &[&str]) -> std::process::Output {
     run_within(HANG, binary("step8"), args)
 }
 
-/// The profile the book shows that allows every syscall.
-const ALLOW_EVERYTHING: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/book/src/profiles/allow-everything.json"
-);
-
 /// The profile `--profile` writes of `command`.
 fn profile_of(command: &[&str]) -> PathBuf {
     let path = scratch_file("profile.json");

@@ -188,17 +188,26 @@ fn without_f_it_says_what_strace_says_and_traces_as_before() {
 }
 
 #[test]
-fn seccomp_bpf_with_deny_or_sandbox_is_a_usage_error() {
-    let output = run_within(
-        HANG,
-        binary("step9"),
-        &["-f", "--seccomp-bpf", "--deny", "openat", "true"],
-    );
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("--seccomp-bpf goes with neither --deny nor --sandbox"),
-        "{output:?}"
-    );
+fn seccomp_bpf_with_deny_sandbox_or_profile_is_a_usage_error() {
+    // --profile would record only the calls the filter stops at: a profile
+    // that lets nothing else run.
+    let profile = scratch_file("profile.json");
+    let profile = profile.to_str().unwrap();
+    let bad_pairs: [&[&str]; 3] = [
+        &["--deny", "openat"],
+        &["--sandbox", ALLOW_EVERYTHING],
+        &["--profile", profile, "-e", "trace=openat"],
+    ];
+    for pair in bad_pairs {
+        let args = [&["--seccomp-bpf"], pair, &["true"]].concat();
+        let output = run_within(HANG, binary("step9"), &args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("--seccomp-bpf goes with none of --deny, --sandbox and"),
+            "{output:?}"
+        );
+    }
+    assert!(!std::path::Path::new(profile).exists());
 }
 
 #[test]

@@ -285,9 +285,13 @@ fn check_seccomp_options(options: &Options) -> Result<(), String> {
     if !options.deny.is_empty() && options.profile.is_some() {
         return Err(format!("--deny and --profile do not go together; {USAGE}"));
     }
-    if options.seccomp_bpf && (!options.deny.is_empty() || options.sandbox.is_some()) {
+    // --profile records every syscall at its stop, and with --seccomp-bpf
+    // only the traced ones stop: its profile would miss the rest.
+    if options.seccomp_bpf
+        && (!options.deny.is_empty() || options.sandbox.is_some() || options.profile.is_some())
+    {
         return Err(format!(
-            "--seccomp-bpf goes with neither --deny nor --sandbox; {USAGE}"
+            "--seccomp-bpf goes with none of --deny, --sandbox and --profile; {USAGE}"
         ));
     }
     Ok(())

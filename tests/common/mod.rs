@@ -202,6 +202,12 @@ pub const NO_INTERPRETER: &str = concat!(
     "/tests/programs/no-interpreter.sh"
 );
 
+/// The profile the book shows that allows every syscall.
+pub const ALLOW_EVERYTHING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/book/src/profiles/allow-everything.json"
+);
+
 /// Runs a binary of this package (`step4`, `tracee`, …).
 pub fn run_binary(name: &str, args: &[&str]) -> Output {
     run(binary(name), args)
