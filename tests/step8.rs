@@ -226,6 +226,17 @@ fn refused_profile(text: &str) -> String {
 }
 
 #[test]
+fn a_profile_nested_too_deep_is_refused_with_where() {
+    // Each level is a call of the reader's: a million would overflow its
+    // stack and kill step 8 without a word.
+    let message = refused_profile(&"[".repeat(1_000_000));
+    assert!(
+        message.contains("line 1, column 65: nested more than 64 levels deep"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_profile_that_refuses_execve_is_refused() {
     // Run, it would leave a process that can neither start the program nor,
     // its write and exit_group refused too, say why: it would crash.

@@ -29,7 +29,11 @@ impl Value {
 
 /// Reads a whole document: one value, and nothing after it but spaces.
 pub fn parse(text: &str) -> Result<Value, String> {
-    let mut reader = Reader { text, at: 0 };
+    let mut reader = Reader {
+        text,
+        at: 0,
+        depth: 0,
+    };
     let value = reader.value()?;
     reader.skip_spaces();
     match reader.peek() {
@@ -42,14 +46,21 @@ struct Reader<'a> {
     text: &'a str,
     /// Where we are, in bytes from the start.
     at: usize,
+    /// How many arrays and objects we are inside.
+    depth: usize,
 }
+
+/// How deep arrays and objects may nest. A profile needs three levels; each
+/// level is a call of ours, and a file of a million `[` would overflow our
+/// stack, which ends a program without a word.
+const MAX_DEPTH: usize = 64;
 
 impl Reader<'_> {
     fn value(&mut self) -> Result<Value, String> {
         self.skip_spaces();
         match self.peek() {
-            Some('{') => self.object(),
-            Some('[') => self.array(),
+            Some('{') => self.nested(Self::object),
+            Some('[') => self.nested(Self::array),
             Some('"') => Ok(Value::String(self.string()?)),
             Some('-' | '0'..='9') => self.number(),
             Some('t') => self.word("true", Value::Bool(true)),
@@ -58,6 +69,17 @@ impl Reader<'_> {
             Some(c) => Err(self.error(&format!("'{c}' cannot start a JSON value"))),
             None => Err(self.error("the text ends where a JSON value should be")),
         }
+    }
+
+    /// Reads an object or an array, one level deeper.
+    fn nested(&mut self, read: fn(&mut Self) -> Result<Value, String>) -> Result<Value, String> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.error(&format!("nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.depth += 1;
+        let value = read(self);
+        self.depth -= 1;
+        value
     }
 
     fn object(&mut self) -> Result<Value, String> {
