@@ -226,6 +226,21 @@ fn refused_profile(text: &str) -> String {
 }
 
 #[test]
+fn a_profile_that_cannot_be_written_is_said_before_anything_runs() {
+    let marker = scratch_file("ran");
+    let touch = ["touch", marker.to_str().unwrap()];
+    let output = step8(&[&["--profile", "/nonexistent/dir/p.json"][..], &touch].concat());
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("cannot create the profile /nonexistent/dir/p.json"),
+        "{message}"
+    );
+    assert!(!marker.exists(), "the command ran");
+}
+
+#[test]
 fn a_profile_nested_too_deep_is_refused_with_where() {
     // Each level is a call of the reader's: a million would overflow its
     // stack and kill step 8 without a word.

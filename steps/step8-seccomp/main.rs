@@ -332,11 +332,16 @@ fn run_sandboxed(profile: &Profile, command: &[OsString]) -> String {
 /// Starts the command, attaches to the `-p` processes, and follows them
 /// all until every one has ended, or until we are told to let them go.
 fn trace(options: &Options) -> Result<Ending, String> {
-    // Created before the program starts: if the file cannot be, nothing runs.
+    // Created before the program starts: if a file cannot be, nothing runs.
     let output = match &options.output {
         Some(path) => Output::create(path)?,
         None => Output::Stderr,
     };
+    let profile_file = options
+        .profile
+        .as_deref()
+        .map(profile::create)
+        .transpose()?;
     // Built before fork: the child only installs it.
     let deny: Vec<_> = options
         .deny
@@ -412,8 +417,8 @@ fn trace(options: &Options) -> Result<Ending, String> {
             spawn::kill_child(child);
         }
     })?;
-    if let Some(path) = &options.profile {
-        profile::write(path, &tracer.used)?;
+    if let (Some(path), Some(file)) = (&options.profile, profile_file) {
+        profile::write(file, path, &tracer.used)?;
         line_to_stderr(format_args!(
             "step8: wrote {}: {} syscalls allowed, every other one fails with EPERM",
             path.display(),

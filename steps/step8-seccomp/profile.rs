@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 
 use syscalls::Sysno;
@@ -18,10 +19,18 @@ use syscalls::Sysno;
 use crate::json::{self, Value};
 use crate::seccomp::Action;
 
+/// Creates the profile's file before anything runs, as `-o` does the
+/// trace's: a path that cannot be written is said at once, not after the
+/// whole run.
+pub fn create(path: &Path) -> Result<fs::File, String> {
+    fs::File::create(path).map_err(|e| format!("cannot create the profile {}: {e}", path.display()))
+}
+
 // ANCHOR: write
-/// Writes a profile that allows exactly `names` and fails everything else
-/// with EPERM (errno 1), laid out as Docker's own profile is.
-pub fn write(path: &Path, names: &BTreeSet<String>) -> Result<(), String> {
+/// Writes to `file` (created at `path`) a profile that allows exactly
+/// `names` and fails everything else with EPERM (errno 1), laid out as
+/// Docker's own profile is.
+pub fn write(mut file: fs::File, path: &Path, names: &BTreeSet<String>) -> Result<(), String> {
     let names: Vec<String> = names
         .iter()
         .map(|name| format!("\t\t\t\t\"{name}\""))
@@ -50,7 +59,8 @@ pub fn write(path: &Path, names: &BTreeSet<String>) -> Result<(), String> {
          }}\n",
         names.join(",\n")
     );
-    fs::write(path, text).map_err(|e| format!("cannot write the profile {}: {e}", path.display()))
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the profile {}: {e}", path.display()))
 }
 // ANCHOR_END: write
 
