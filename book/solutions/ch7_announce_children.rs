@@ -18,10 +18,10 @@
 //! With `-p PID`, we attach to a program that is already running
 //! (attach.rs), and Ctrl-C lets it go, running on as before.
 //!
-//! The rest is step 6's: signals.rs is its file, memory.rs and output.rs
-//! step 5's, all unchanged; decode.rs is step 5's with one addition, the
-//! call as far as its entry shows it, and spawn.rs step 6's with one, a
-//! SIGCONT that lets the program's threads start running.
+//! The rest is earlier steps' files, unchanged: signals.rs and spawn.rs step
+//! 6's, memory.rs and output.rs step 5's. decode.rs is step 5's with two
+//! functions more: the call as far as its entry shows it, and whether that
+//! is the whole call.
 //!
 //! Run it: `cargo build`, then `./target/debug/step7 -f sh -c 'ls / | wc -l'`.
 

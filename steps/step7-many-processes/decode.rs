@@ -101,23 +101,22 @@ impl Decoder {
     /// argument that only the exit can show (`read(3, `), or every argument
     /// (`write(1, "hi\n", 3`). The exit's text starts with this one.
     pub fn entry_text(&self, pending: &Pending) -> String {
-        let first_at_exit = pending
+        // The arguments up to the first that the exit must show.
+        let decoded = pending
             .shown
             .iter()
-            .position(|shown| matches!(shown, Shown::AtExit(..)));
-        let decoded = pending.shown[..first_at_exit.unwrap_or(pending.shown.len())]
-            .iter()
-            .filter_map(|shown| match shown {
+            .map_while(|shown| match shown {
                 Shown::Text(text) => Some(text.as_str()),
                 Shown::AtExit(..) => None,
             })
             .collect::<Vec<_>>();
+        let first_at_exit = decoded.len() < pending.shown.len();
         let mut text = format!(
             "{}({}",
             syscall_name(pending.syscall.number),
             decoded.join(", ")
         );
-        if first_at_exit.is_some() && !decoded.is_empty() {
+        if first_at_exit && !decoded.is_empty() {
             text.push_str(", ");
         }
         text

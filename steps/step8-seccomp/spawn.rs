@@ -280,7 +280,8 @@ fn explain_exec_failure(program: &Path, errno: Errno) -> String {
         (Errno::ENOEXEC, _) => {
             "it is not a program this machine can run (built for another one?)".to_string()
         }
-        (errno, _) => errno.desc().to_string(),
+        // Any other error: its name and description say it all.
+        (errno, _) => return format!("cannot execute {shown}: {errno}"),
     };
     format!("cannot execute {shown}: {why} ({errno})")
 }

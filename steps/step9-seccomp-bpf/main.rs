@@ -423,11 +423,13 @@ fn trace(options: &Options) -> Result<Ending, String> {
         .iter()
         .map(|&nr| (nr, seccomp::EPERM))
         .collect();
-    let mut filter = (!deny.is_empty()).then(|| Filter::new(&deny, seccomp::Action::Allow));
+    // One filter or the other: --deny and --seccomp-bpf exclude each other.
     let filtered = seccomp_bpf_applies(options);
-    if filtered {
-        filter = Some(tracing_filter(&options.selection));
-    }
+    let filter = if filtered {
+        Some(tracing_filter(&options.selection))
+    } else {
+        (!deny.is_empty()).then(|| Filter::new(&deny, seccomp::Action::Allow))
+    };
     let started = match options.command.is_empty() {
         true => None,
         false => Some(spawn::spawn_traced(
