@@ -19,7 +19,8 @@
 //! and prints the same table as `step4 -c` and `strace -c -w`.
 //!
 //! The program is never stopped (no ptrace), and runs far faster than under
-//! a tracer that stops it (chapter 10's chart, from `bench/run ebpf`). Counting needs privileges ptrace does not: root, or `CAP_BPF` and
+//! a tracer that stops it (chapter 10's chart, from `bench/run ebpf`).
+//! Counting needs privileges ptrace does not: root, or `CAP_BPF` and
 //! `CAP_PERFMON`.
 //!
 //! What it does not do: print a line per syscall (step 4 does; eBPF could,
