@@ -1281,9 +1281,17 @@ fn every_test_the_book_names_exists() {
         .map(|path| read(&path))
         .collect();
     let mut count = 0;
-    for (chapter, text) in chapters() {
+    let readme = root().join("README.md");
+    let texts = chapters()
+        .into_iter()
+        .chain([(readme.clone(), read(&readme))]);
+    for (chapter, text) in texts {
         for rest in one_line(&text).split("test `").skip(1) {
             let named = &rest[..rest.find('`').unwrap()];
+            // "cargo test" at the end of a line, before a code fence's ```.
+            if named.is_empty() {
+                continue;
+            }
             let exists = if named.starts_with("tests/") {
                 root().join(named).is_file()
             } else {
@@ -1291,6 +1299,30 @@ fn every_test_the_book_names_exists() {
             };
             assert!(exists, "{}: no test {named}", chapter.display());
             count += 1;
+        }
+        // Named another way ("The tests `a` and `b`", "cargo test NAME"): a
+        // test's name is a sentence in snake case, which nothing else in the
+        // book is but the kernel's BPF helpers.
+        let prose: String = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("```"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        for quoted in prose.split('`').skip(1).step_by(2) {
+            let sentence = quoted.split(' ').next_back().unwrap_or_default();
+            let is_name = sentence.matches('_').count() >= 3
+                && sentence
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            // (`cargo test NAME` runs the tests whose names contain NAME.)
+            if is_name && !sentence.starts_with("bpf_") {
+                assert!(
+                    sources.contains(&format!("fn {sentence}")),
+                    "{}: no test {sentence}",
+                    chapter.display()
+                );
+                count += 1;
+            }
         }
     }
     assert!(count > 0, "the book names no test");
