@@ -382,8 +382,11 @@ impl Tracer<'_> {
     /// At a syscall stop: the kernel says whether it is an entry or an exit,
     /// and, at an entry, which syscall in which ABI, with its arguments.
     fn syscall_stop(&mut self, child: Pid) -> Result<(), String> {
-        let info = ptrace::syscall_info(child)
-            .map_err(|e| format!("cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO): {e}"))?;
+        let info = ptrace::syscall_info(child).map_err(|e| {
+            format!(
+                "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3 or later): {e}"
+            )
+        })?;
         match info.op {
             libc::PTRACE_SYSCALL_INFO_ENTRY => {
                 // SAFETY: at an entry stop, `entry` is the union's member.
