@@ -372,9 +372,7 @@ impl Tracer<'_> {
     /// and, at an entry, which syscall in which ABI, with its arguments.
     fn syscall_stop(&mut self, child: Pid) -> Result<(), String> {
         let info = ptrace::syscall_info(child).map_err(|e| {
-            format!(
-                "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3 or later): {e}"
-            )
+            format!("cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3+): {e}")
         })?;
         match info.op {
             libc::PTRACE_SYSCALL_INFO_ENTRY => {

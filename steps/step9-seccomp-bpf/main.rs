@@ -894,7 +894,7 @@ impl Tracer<'_> {
             Err(Errno::ESRCH) => return Ok(()),
             Err(e) => {
                 return Err(format!(
-                    "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3 or later): {e}"
+                    "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3+): {e}"
                 ));
             }
         };
