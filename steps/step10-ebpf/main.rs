@@ -29,8 +29,11 @@ mod bpf;
 mod output;
 mod program;
 mod spawn;
+// Step 4's table; the kernel adds up the counts, so `Counts::add` goes unused.
+#[allow(dead_code)]
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
 
-use std::collections::BTreeMap;
 use std::env;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -44,6 +47,7 @@ use syscalls::Sysno;
 
 use bpf::{LoadError, Map};
 use program::{Entered, KernelCounts};
+use summary::{Counts, Summary};
 
 const USAGE: &str = "usage: step10 -c COMMAND [ARGS...], e.g. step10 -c ls -l";
 
@@ -121,7 +125,9 @@ fn trace(options: &Options) -> Result<i32, String> {
     };
     let child = child.release()?;
     let exit_code = wait_for_end(child)?;
-    print_summary(&counters.read());
+    for line in summary::table(&counters.read(), syscall_name) {
+        output::line(line);
+    }
     // Here `counters` is dropped: its file descriptors close, and the kernel
     // detaches the programs and frees them and their maps.
     Ok(exit_code)
@@ -153,18 +159,6 @@ fn in_the_first_pid_namespace() -> Result<(), String> {
 /// namespace.
 const CONTAINER_OPTIONS: &str =
     "--cap-add=BPF --cap-add=PERFMON --security-opt seccomp=unconfined --pid=host";
-
-/// What `-c` adds up for one syscall.
-#[derive(Default)]
-struct Counts {
-    calls: u64,
-    errors: u64,
-    time: Duration,
-}
-
-/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
-/// them in number order, which is how strace orders syscalls of equal time.
-type Summary = BTreeMap<u64, Counts>;
 
 /// Waits for the program to end, and returns the exit code to pass on.
 fn wait_for_end(child: Pid) -> Result<i32, String> {
@@ -290,54 +284,4 @@ fn syscall_name(number: u64) -> String {
         None => format!("syscall_{number:#x}"),
     }
 }
-
-// ANCHOR: summary
-const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
-const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
-
-/// Prints the `-c` table in strace's layout: the slowest syscalls first.
-fn print_summary(summary: &Summary) {
-    let total = Counts {
-        calls: summary.values().map(|counts| counts.calls).sum(),
-        errors: summary.values().map(|counts| counts.errors).sum(),
-        time: summary.values().map(|counts| counts.time).sum(),
-    };
-    let mut rows: Vec<(&u64, &Counts)> = summary.iter().collect();
-    // A stable sort: syscalls of equal time stay in syscall-number order.
-    rows.sort_by_key(|(_, counts)| std::cmp::Reverse(counts.time));
-
-    // Like strace, the rule under "syscall" is 16 dashes, or one more than the
-    // longest name.
-    let longest_name = summary.keys().map(|n| syscall_name(*n).len()).max();
-    let rule = format!(
-        "{SUMMARY_RULE} {}",
-        "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
-    );
-
-    output::line(SUMMARY_HEADER);
-    output::line(&rule);
-    for (number, counts) in rows {
-        let percent = if total.time.is_zero() {
-            0.0
-        } else {
-            100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
-        };
-        output::line(summary_row(percent, counts, &syscall_name(*number)));
-    }
-    output::line(&rule);
-    output::line(summary_row(100.0, &total, "total"));
-}
-
-/// One line of the table; like strace, an error count of zero is left blank.
-fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
-    let seconds = counts.time.as_secs_f64();
-    let usecs_per_call = counts.time.as_micros() / u128::from(counts.calls.max(1));
-    let errors = match counts.errors {
-        0 => String::new(),
-        errors => errors.to_string(),
-    };
-    let calls = counts.calls;
-    format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
-}
-// ANCHOR_END: summary
 // ANCHOR_END: all

@@ -25,8 +25,8 @@
 mod output;
 #[path = "../step2-traceme/spawn.rs"]
 mod spawn;
+mod summary;
 
-use std::collections::BTreeMap;
 use std::env;
 use std::ffi::{CStr, OsString};
 use std::process;
@@ -37,6 +37,8 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use syscalls::{Errno, Sysno};
+
+use summary::Summary;
 
 const USAGE: &str = "usage: step4 [-c] COMMAND [ARGS...], e.g. step4 -c ls -l";
 
@@ -112,18 +114,6 @@ struct Entered {
     at: Instant,
 }
 
-/// What `-c` adds up for one syscall.
-#[derive(Default)]
-struct Counts {
-    calls: u64,
-    errors: u64,
-    time: Duration,
-}
-
-/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
-/// them in number order, which is how strace orders syscalls of equal time.
-type Summary = BTreeMap<u64, Counts>;
-
 /// What the tracer carries from stop to stop.
 struct Tracer {
     /// `-c` was given.
@@ -181,11 +171,7 @@ impl Tracer {
     fn syscall_done(&mut self, number: u64, rax: u64, time: Duration) {
         if self.count {
             let counts = self.summary.entry(number).or_default();
-            counts.calls += 1;
-            counts.time += time;
-            if error_number(rax).is_some() {
-                counts.errors += 1;
-            }
+            counts.add(time, error_number(rax).is_some());
         } else {
             print_syscall(number, &format_result(number, rax));
         }
@@ -225,7 +211,9 @@ impl Tracer {
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
         if self.count {
-            print_summary(&self.summary);
+            for line in summary::table(&self.summary, syscall_name) {
+                output::line(line);
+            }
         } else {
             if let Some(entered) = inside {
                 print_syscall(entered.number, "?");
@@ -289,54 +277,4 @@ fn error_description(errno: i32) -> String {
         .into_owned()
 }
 // ANCHOR_END: result
-
-// ANCHOR: summary
-const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
-const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
-
-/// Prints the `-c` table in strace's layout: the slowest syscalls first.
-fn print_summary(summary: &Summary) {
-    let total = Counts {
-        calls: summary.values().map(|counts| counts.calls).sum(),
-        errors: summary.values().map(|counts| counts.errors).sum(),
-        time: summary.values().map(|counts| counts.time).sum(),
-    };
-    let mut rows: Vec<(&u64, &Counts)> = summary.iter().collect();
-    // A stable sort: syscalls of equal time stay in syscall-number order.
-    rows.sort_by_key(|(_, counts)| std::cmp::Reverse(counts.time));
-
-    // Like strace, the rule under "syscall" is 16 dashes, or one more than the
-    // longest name.
-    let longest_name = summary.keys().map(|n| syscall_name(*n).len()).max();
-    let rule = format!(
-        "{SUMMARY_RULE} {}",
-        "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
-    );
-
-    output::line(SUMMARY_HEADER);
-    output::line(&rule);
-    for (number, counts) in rows {
-        let percent = if total.time.is_zero() {
-            0.0
-        } else {
-            100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
-        };
-        output::line(summary_row(percent, counts, &syscall_name(*number)));
-    }
-    output::line(&rule);
-    output::line(summary_row(100.0, &total, "total"));
-}
-
-/// One line of the table; like strace, an error count of zero is left blank.
-fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
-    let seconds = counts.time.as_secs_f64();
-    let usecs_per_call = counts.time.as_micros() / u128::from(counts.calls.max(1));
-    let errors = match counts.errors {
-        0 => String::new(),
-        errors => errors.to_string(),
-    };
-    let calls = counts.calls;
-    format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
-}
-// ANCHOR_END: summary
 // ANCHOR_END: all

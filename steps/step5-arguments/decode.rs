@@ -18,7 +18,7 @@
 //! `execve_from_new_stack` for an `execve` seen only at its exit; and the
 //! names: [`syscall_name`], [`signal_name`], [`error_number`].
 //!
-//! Step 5 introduces this file; step 6 includes it unchanged (with
+//! Step 5 introduces this file; steps 6 to 9 include it unchanged (with
 //! memory.rs, which it needs as `crate::memory`).
 
 use std::ffi::CStr;
@@ -90,6 +90,26 @@ impl Decoder {
     /// a syscall): what is left for the exit is shown as addresses.
     pub fn unfinished(&self, pending: &Pending) -> String {
         self.call_text(pending, None)
+    }
+}
+
+impl Pending {
+    /// What the entry decoded: the arguments up to the first that only the
+    /// exit can show, and whether there is such an argument. (Step 7 prints
+    /// a call in two parts when another thread's line comes between; until
+    /// then it goes unused.)
+    #[allow(dead_code)]
+    pub fn entry_args(&self) -> (Vec<&str>, bool) {
+        let decoded: Vec<&str> = self
+            .shown
+            .iter()
+            .map_while(|shown| match shown {
+                Shown::Text(text) => Some(text.as_str()),
+                Shown::AtExit(..) => None,
+            })
+            .collect();
+        let left_for_exit = decoded.len() < self.shown.len();
+        (decoded, left_for_exit)
     }
 }
 // ANCHOR_END: api

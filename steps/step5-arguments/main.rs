@@ -24,16 +24,18 @@
 
 mod decode;
 mod memory;
+mod options;
 mod output;
 #[path = "../step2-traceme/spawn.rs"]
 mod spawn;
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::ptrace;
 use nix::sys::signal::Signal;
@@ -43,7 +45,9 @@ use syscalls::Sysno;
 
 use decode::{Decoder, Pending, Syscall, error_number, syscall_name};
 use memory::Memory;
-use output::{Output, line_to_stderr};
+use options::{CommandLine, Opt, Selection};
+use output::{Output, say};
+use summary::Summary;
 
 const USAGE: &str = "usage: step5 [-c] [-e trace=[!]NAME,...] [-o FILE] [-s N] COMMAND [ARGS...], \
                      e.g. step5 -e trace=openat,read cat /etc/hostname";
@@ -62,44 +66,25 @@ struct Options {
     /// The program to run and its arguments.
     command: Vec<OsString>,
 }
-
-/// Which syscalls `-e trace=` selects, by number.
-enum Selection {
-    All,
-    Only(BTreeSet<u64>),
-    AllBut(BTreeSet<u64>),
-}
-
-impl Selection {
-    fn contains(&self, number: u64) -> bool {
-        match self {
-            Selection::All => true,
-            Selection::Only(numbers) => numbers.contains(&number),
-            Selection::AllBut(numbers) => !numbers.contains(&number),
-        }
-    }
-}
 // ANCHOR_END: options
 
 #[unsafe(no_mangle)]
 extern "C" fn main() -> libc::c_int {
     let options = parse_args(env::args_os().skip(1).collect()).unwrap_or_else(|message| {
-        line_to_stderr(format_args!("step5: {message}"));
+        say(message);
         process::exit(2);
     });
     match trace(&options) {
         Ok(exit_code) => process::exit(exit_code),
         Err(message) => {
-            line_to_stderr(format_args!("step5: {message}"));
+            say(message);
             process::exit(1);
         }
     }
 }
 
 // ANCHOR: parse_args
-/// Reads the options, up to the first word that is not one: that word and
-/// everything after it are the command, as with strace. An option's value
-/// may be the next word (`-s 64`) or stuck to it (`-s64`), as strace allows.
+/// Reads the options (options.rs says how): those of step 4, and step 5's.
 fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
     let mut options = Options {
         count: false,
@@ -108,70 +93,21 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
         string_limit: 32,
         command: Vec::new(),
     };
-    let mut rest = args.as_slice();
-    while let Some(word) = rest.first().and_then(|word| word.to_str()) {
-        if !word.starts_with('-') {
-            break; // the command starts here
-        }
-        rest = &rest[1..];
-        if word == "--" {
-            break;
-        }
-        // The option is the dash and one letter; what follows, its value.
-        let letter_end = word.char_indices().nth(2).map_or(word.len(), |(i, _)| i);
-        let (flag, stuck) = word.split_at(letter_end);
-        let mut value = || -> Result<String, String> {
-            if !stuck.is_empty() {
-                return Ok(stuck.to_string());
-            }
-            let (next, after) = rest
-                .split_first()
-                .ok_or_else(|| format!("option {flag} needs a value; {USAGE}"))?;
-            rest = after;
-            Ok(next.to_string_lossy().into_owned())
-        };
-        match flag {
-            "-c" if stuck.is_empty() => options.count = true,
-            "-e" => options.selection = parse_selection(&value()?)?,
-            "-o" => options.output = Some(PathBuf::from(value()?)),
-            "-s" => options.string_limit = parse_string_limit(&value()?)?,
-            _ => return Err(format!("unknown option '{word}'; {USAGE}")),
+    let mut line = CommandLine::new(&args, &["-e", "-o", "-s"], USAGE);
+    while let Some(Opt { flag, value }) = line.next_option()? {
+        match flag.as_str() {
+            "-c" => options.count = true,
+            "-e" => options.selection = Selection::parse(&value)?,
+            "-o" => options.output = Some(PathBuf::from(value)),
+            "-s" => options.string_limit = options::string_limit(&value, USAGE)?,
+            _ => return Err(line.unknown(&flag)),
         }
     }
-    if rest.is_empty() {
+    options.command = line.command();
+    if options.command.is_empty() {
         return Err(format!("no command to trace; {USAGE}"));
     }
-    options.command = rest.to_vec();
     Ok(options)
-}
-
-/// `trace=open,close` or `trace=!write`: syscall names, each one checked.
-fn parse_selection(text: &str) -> Result<Selection, String> {
-    let list = text.strip_prefix("trace=").unwrap_or(text);
-    let (negated, list) = match list.strip_prefix('!') {
-        Some(list) => (true, list),
-        None => (false, list),
-    };
-    let numbers = list
-        .split(',')
-        .map(|name| match name.parse::<Sysno>().ok() {
-            Some(sysno) => Ok(sysno as u64),
-            None => Err(format!(
-                "-e trace: '{name}' is not the name of a syscall (names as in \
-                 `strace -e trace=openat,read`)"
-            )),
-        })
-        .collect::<Result<BTreeSet<u64>, String>>()?;
-    Ok(if negated {
-        Selection::AllBut(numbers)
-    } else {
-        Selection::Only(numbers)
-    })
-}
-
-fn parse_string_limit(text: &str) -> Result<usize, String> {
-    text.parse()
-        .map_err(|_| format!("-s: '{text}' is not a number of bytes; {USAGE}"))
 }
 // ANCHOR_END: parse_args
 
@@ -209,18 +145,6 @@ struct Entered {
     pending: Option<Pending>,
     at: Instant,
 }
-
-/// What `-c` adds up for one syscall.
-#[derive(Default)]
-struct Counts {
-    calls: u64,
-    errors: u64,
-    time: Duration,
-}
-
-/// The counts of every syscall seen, by syscall number. A `BTreeMap` keeps
-/// them in number order, which is how strace orders syscalls of equal time.
-type Summary = BTreeMap<u64, Counts>;
 
 /// What the tracer carries from stop to stop.
 struct Tracer<'a> {
@@ -297,11 +221,7 @@ impl Tracer<'_> {
     fn syscall_done(&mut self, entered: Entered, rax: u64) {
         if self.count && self.selection.contains(entered.number) {
             let counts = self.summary.entry(entered.number).or_default();
-            counts.calls += 1;
-            counts.time += entered.at.elapsed();
-            if error_number(rax).is_some() {
-                counts.errors += 1;
-            }
+            counts.add(entered.at.elapsed(), error_number(rax).is_some());
         } else if let Some(pending) = &entered.pending {
             let (call, result) = self.decoder.exit(pending, rax);
             self.print_syscall(&call, &result);
@@ -359,7 +279,9 @@ impl Tracer<'_> {
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
         if self.count {
-            print_summary(&mut self.output, &self.summary);
+            for line in summary::table(&self.summary, syscall_name) {
+                self.output.line(line);
+            }
         } else {
             if let Some(pending) = inside.and_then(|entered| entered.pending) {
                 let call = self.decoder.unfinished(&pending);
@@ -382,54 +304,4 @@ impl Tracer<'_> {
 fn get_registers(child: Pid) -> Result<libc::user_regs_struct, String> {
     ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))
 }
-
-// ANCHOR: summary
-const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
-const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
-
-/// Prints the `-c` table in strace's layout: the slowest syscalls first.
-fn print_summary(output: &mut Output, summary: &Summary) {
-    let total = Counts {
-        calls: summary.values().map(|counts| counts.calls).sum(),
-        errors: summary.values().map(|counts| counts.errors).sum(),
-        time: summary.values().map(|counts| counts.time).sum(),
-    };
-    let mut rows: Vec<(&u64, &Counts)> = summary.iter().collect();
-    // A stable sort: syscalls of equal time stay in syscall-number order.
-    rows.sort_by_key(|(_, counts)| std::cmp::Reverse(counts.time));
-
-    // Like strace, the rule under "syscall" is 16 dashes, or one more than the
-    // longest name.
-    let longest_name = summary.keys().map(|n| syscall_name(*n).len()).max();
-    let rule = format!(
-        "{SUMMARY_RULE} {}",
-        "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
-    );
-
-    output.line(SUMMARY_HEADER);
-    output.line(&rule);
-    for (number, counts) in rows {
-        let percent = if total.time.is_zero() {
-            0.0
-        } else {
-            100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
-        };
-        output.line(summary_row(percent, counts, &syscall_name(*number)));
-    }
-    output.line(&rule);
-    output.line(summary_row(100.0, &total, "total"));
-}
-
-/// One line of the table; like strace, an error count of zero is left blank.
-fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
-    let seconds = counts.time.as_secs_f64();
-    let usecs_per_call = counts.time.as_micros() / u128::from(counts.calls.max(1));
-    let errors = match counts.errors {
-        0 => String::new(),
-        errors => errors.to_string(),
-    };
-    let calls = counts.calls;
-    format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
-}
-// ANCHOR_END: summary
 // ANCHOR_END: all

@@ -4,9 +4,9 @@
 //! Like step 2's output.rs (which steps 2 to 4 share), one `write(2)` per
 //! line, and errors ignored; what is new is the choice of destination. The
 //! tracer's own messages (a bad option, a program that cannot run) still go
-//! to stderr: `line_to_stderr`.
+//! to stderr: `line_to_stderr`, and `say` with the tracer's name first.
 //!
-//! Step 5 introduces this file; step 6 includes it unchanged.
+//! Step 5 introduces this file; steps 6 to 9 include it unchanged.
 
 use std::fmt::Display;
 use std::fs::File;
@@ -42,5 +42,14 @@ impl Output {
 /// One line of the tracer's own on stderr, whatever `-o` says.
 pub fn line_to_stderr(text: impl Display) {
     Output::Stderr.line(text);
+}
+
+/// A message of the tracer's own, on stderr, after its name, as strace
+/// writes `strace: ...`. The name is the binary's, so that each step that
+/// includes this file names itself: `step5: ...`, `step9: ...`.
+pub fn say(text: impl Display) {
+    let program = std::env::args_os().next().unwrap_or_default();
+    let name = Path::new(&program).file_name().unwrap_or_default();
+    line_to_stderr(format_args!("{}: {text}", name.to_string_lossy()));
 }
 // ANCHOR_END: all

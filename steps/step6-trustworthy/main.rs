@@ -16,8 +16,11 @@
 //! with it, by the same signal. The `execve` that starts the program is
 //! shown from its entry, with its arguments (spawn.rs).
 //!
-//! The options and the decoding are step 5's: decode.rs, memory.rs and
-//! output.rs are its files, unchanged.
+//! The options and the decoding are step 5's: decode.rs, memory.rs,
+//! options.rs and output.rs are its files, unchanged, as summary.rs is step
+//! 4's. New beside this file: abi.rs (the three syscall tables), signals.rs
+//! (what the kernel says of a signal), spawn.rs (the start, seized) and
+//! stops.rs (a stopped program, and the tracer's end).
 //!
 //! Run it: `cargo build`, then `./target/debug/step6 sh -c 'ls; kill -STOP $$'`.
 
@@ -32,27 +35,36 @@
 mod decode;
 #[path = "../step5-arguments/memory.rs"]
 mod memory;
+#[path = "../step5-arguments/options.rs"]
+mod options;
 #[path = "../step5-arguments/output.rs"]
 mod output;
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
+
+mod abi;
 mod signals;
 mod spawn;
+mod stops;
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::env;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::ptrace;
-use nix::sys::signal::{self, SigHandler, SigSet, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
 use syscalls::Sysno;
 
-use decode::{Decoder, Pending, Syscall, error_number, syscall_name};
+use abi::{Abi, Tables, abi_and_number};
+use decode::{Decoder, Pending, Syscall, error_number};
 use memory::Memory;
-use output::{Output, line_to_stderr};
+use options::{CommandLine, Opt, Selection};
+use output::{Output, line_to_stderr, say};
+use stops::{Ending, die_like_the_program, is_stopping, listen};
 
 const USAGE: &str = "usage: step6 [-c] [-e trace=[!]NAME,...] [-o FILE] [-s N] COMMAND [ARGS...], \
                      e.g. step6 -e trace=openat,read cat /etc/hostname";
@@ -72,44 +84,25 @@ struct Options {
     command: Vec<OsString>,
 }
 
-/// Which syscalls `-e trace=` selects, by number.
-enum Selection {
-    All,
-    Only(BTreeSet<u64>),
-    AllBut(BTreeSet<u64>),
-}
-
-impl Selection {
-    fn contains(&self, number: u64) -> bool {
-        match self {
-            Selection::All => true,
-            Selection::Only(numbers) => numbers.contains(&number),
-            Selection::AllBut(numbers) => !numbers.contains(&number),
-        }
-    }
-}
 // ANCHOR_END: options
 
 #[unsafe(no_mangle)]
 extern "C" fn main() -> libc::c_int {
     let options = parse_args(env::args_os().skip(1).collect()).unwrap_or_else(|message| {
-        line_to_stderr(format_args!("step6: {message}"));
+        say(message);
         process::exit(2);
     });
     match trace(&options) {
         Ok(Ending::Exited(code)) => process::exit(code),
         Ok(Ending::Killed(signal)) => die_like_the_program(signal),
         Err(message) => {
-            line_to_stderr(format_args!("step6: {message}"));
+            say(message);
             process::exit(1);
         }
     }
 }
 
-// ANCHOR: parse_args
-/// Reads the options, up to the first word that is not one: that word and
-/// everything after it are the command, as with strace. An option's value
-/// may be the next word (`-s 64`) or stuck to it (`-s64`), as strace allows.
+/// Reads the options: step 5's, unchanged.
 fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
     let mut options = Options {
         count: false,
@@ -118,72 +111,22 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
         string_limit: 32,
         command: Vec::new(),
     };
-    let mut rest = args.as_slice();
-    while let Some(word) = rest.first().and_then(|word| word.to_str()) {
-        if !word.starts_with('-') {
-            break; // the command starts here
-        }
-        rest = &rest[1..];
-        if word == "--" {
-            break;
-        }
-        // The option is the dash and one letter; what follows, its value.
-        let letter_end = word.char_indices().nth(2).map_or(word.len(), |(i, _)| i);
-        let (flag, stuck) = word.split_at(letter_end);
-        let mut value = || -> Result<String, String> {
-            if !stuck.is_empty() {
-                return Ok(stuck.to_string());
-            }
-            let (next, after) = rest
-                .split_first()
-                .ok_or_else(|| format!("option {flag} needs a value; {USAGE}"))?;
-            rest = after;
-            Ok(next.to_string_lossy().into_owned())
-        };
-        match flag {
-            "-c" if stuck.is_empty() => options.count = true,
-            "-e" => options.selection = parse_selection(&value()?)?,
-            "-o" => options.output = Some(PathBuf::from(value()?)),
-            "-s" => options.string_limit = parse_string_limit(&value()?)?,
-            _ => return Err(format!("unknown option '{word}'; {USAGE}")),
+    let mut line = CommandLine::new(&args, &["-e", "-o", "-s"], USAGE);
+    while let Some(Opt { flag, value }) = line.next_option()? {
+        match flag.as_str() {
+            "-c" => options.count = true,
+            "-e" => options.selection = Selection::parse(&value)?,
+            "-o" => options.output = Some(PathBuf::from(value)),
+            "-s" => options.string_limit = options::string_limit(&value, USAGE)?,
+            _ => return Err(line.unknown(&flag)),
         }
     }
-    if rest.is_empty() {
+    options.command = line.command();
+    if options.command.is_empty() {
         return Err(format!("no command to trace; {USAGE}"));
     }
-    options.command = rest.to_vec();
     Ok(options)
 }
-
-/// `trace=open,close` or `trace=!write`: syscall names, each one checked.
-fn parse_selection(text: &str) -> Result<Selection, String> {
-    let list = text.strip_prefix("trace=").unwrap_or(text);
-    let (negated, list) = match list.strip_prefix('!') {
-        Some(list) => (true, list),
-        None => (false, list),
-    };
-    let numbers = list
-        .split(',')
-        .map(|name| match name.parse::<Sysno>().ok() {
-            Some(sysno) => Ok(sysno as u64),
-            None => Err(format!(
-                "-e trace: '{name}' is not the name of a syscall (names as in \
-                 `strace -e trace=openat,read`)"
-            )),
-        })
-        .collect::<Result<BTreeSet<u64>, String>>()?;
-    Ok(if negated {
-        Selection::AllBut(numbers)
-    } else {
-        Selection::Only(numbers)
-    })
-}
-
-fn parse_string_limit(text: &str) -> Result<usize, String> {
-    text.parse()
-        .map_err(|_| format!("-s: '{text}' is not a number of bytes; {USAGE}"))
-}
-// ANCHOR_END: parse_args
 
 /// Runs the command under our control and returns how it ended, for the
 /// tracer to end the same way.
@@ -195,7 +138,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
     };
     let started = spawn::spawn_traced(&options.command, ptrace_options())?;
     let child = started.child;
-    ignore_terminal_interrupts();
+    stops::ignore_terminal_interrupts();
     let mut tracer = Tracer {
         child,
         count: options.count,
@@ -205,7 +148,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
             string_limit: options.string_limit,
         },
         output,
-        summary: Summary::new(),
+        summary: Tables::new(),
         program_started: false,
         inside: None,
         abi: Abi::X86_64,
@@ -227,20 +170,7 @@ fn ptrace_options() -> ptrace::Options {
 }
 // ANCHOR_END: options_ptrace
 
-// ANCHOR: ignore_interrupts
-/// Ctrl-C and Ctrl-\ in a terminal signal the whole foreground process
-/// group: the program and us. They are for the program; we stay, to report
-/// how it took them. Set after fork, so that the program inherits what we
-/// were given, not this.
-fn ignore_terminal_interrupts() {
-    for signal in [Signal::SIGINT, Signal::SIGQUIT] {
-        // SAFETY: ignoring a signal installs no handler, so no code of ours
-        // can run at a bad moment.
-        let _ = unsafe { signal::signal(signal, SigHandler::SigIgn) };
-    }
-}
-// ANCHOR_END: ignore_interrupts
-
+// ANCHOR: tracer
 // ANCHOR: records
 /// A syscall that the child has entered and not yet left.
 struct Entered {
@@ -252,39 +182,6 @@ struct Entered {
     at: Instant,
 }
 
-/// The syscall tables of an x86_64 kernel. A 64-bit program can make a
-/// 32-bit call with `int $0x80` (i386 numbers: 4 is `write`), or an x32
-/// call (x86_64 numbers with bit 0x40000000 set); only the kernel's report
-/// of each stop says which.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Abi {
-    X86_64,
-    I386,
-    X32,
-}
-
-/// The bit that marks a syscall number as x32's.
-const X32_SYSCALL_BIT: u64 = 0x4000_0000;
-
-/// What `-c` adds up for one syscall.
-#[derive(Default)]
-struct Counts {
-    calls: u64,
-    errors: u64,
-    time: Duration,
-}
-
-/// The counts of every syscall seen, by ABI, then by syscall number. A
-/// `BTreeMap` keeps them in number order, which is how strace orders
-/// syscalls of equal time.
-type Summary = BTreeMap<Abi, BTreeMap<u64, Counts>>;
-
-/// How the program ended: the tracer ends the same way.
-enum Ending {
-    Exited(i32),
-    Killed(Signal),
-}
-
 /// What the tracer carries from stop to stop.
 struct Tracer<'a> {
     child: Pid,
@@ -293,7 +190,7 @@ struct Tracer<'a> {
     selection: &'a Selection,
     decoder: Decoder,
     output: Output,
-    summary: Summary,
+    summary: Tables,
     /// Whether the `execve` that starts the program has succeeded. Until
     /// then, nothing but that `execve` is the program's.
     program_started: bool,
@@ -443,13 +340,9 @@ impl Tracer<'_> {
         }
         let name = entered.abi.syscall_name(entered.number);
         if self.count && entered.abi.selected(self.selection, entered.number) {
-            let counts = self.summary.entry(entered.abi).or_default();
-            let counts = counts.entry(entered.number).or_default();
-            counts.calls += 1;
-            counts.time += entered.at.elapsed();
-            if error_number(result).is_some() {
-                counts.errors += 1;
-            }
+            let table = self.summary.entry(entered.abi).or_default();
+            let counts = table.entry(entered.number).or_default();
+            counts.add(entered.at.elapsed(), error_number(result).is_some());
         } else if let Some(pending) = &entered.pending {
             let (call, result) = self.decoder.exit(pending, result);
             let call = self.call_text(&entered, &name, &call);
@@ -509,7 +402,9 @@ impl Tracer<'_> {
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
         if self.count {
-            print_summary(&mut self.output, &self.summary);
+            for line in abi::tables(&self.summary) {
+                self.output.line(line);
+            }
         } else {
             if let Some(entered) = self.inside.take()
                 && let Some(pending) = &entered.pending
@@ -541,169 +436,5 @@ const ERESTART_RESTARTBLOCK: i32 = 516;
 /// A number that no syscall has: step 5's decoder shows such a call's
 /// arguments raw, in hex.
 const NOT_A_SYSCALL: u64 = u64::MAX;
-
-// ANCHOR: abi
-/// The ABI of a syscall stop, from the architecture the kernel reports, and
-/// the syscall's number within that ABI's table.
-fn abi_and_number(arch: u32, number: u64) -> (Abi, u64) {
-    match arch {
-        AUDIT_ARCH_I386 => (Abi::I386, number),
-        _ if number & X32_SYSCALL_BIT != 0 => (Abi::X32, number & !X32_SYSCALL_BIT),
-        _ => (Abi::X86_64, number),
-    }
-}
-
-/// `AUDIT_ARCH_I386` from linux/audit.h: EM_386 (3), little-endian.
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-
-impl Abi {
-    /// The syscall's name in this ABI's table, as the `syscalls` crate knows
-    /// it: strace 6.1 does not know the newest syscalls, and writes
-    /// `syscall_0x1c3` where we write their names.
-    fn syscall_name(self, number: u64) -> String {
-        let name = match self {
-            // x32 shares x86_64's numbers (its own few, from 512 up, are
-            // calls whose structures differ; the crate does not list them).
-            Abi::X86_64 | Abi::X32 => return syscall_name(number),
-            Abi::I386 => syscalls::x86::Sysno::new(number as usize).map(|sysno| sysno.name()),
-        };
-        name.map_or_else(|| format!("syscall_{number:#x}"), str::to_string)
-    }
-
-    /// Whether `-e trace=` selects this syscall. Names select: `write`
-    /// selects `int $0x80`'s write (4) as well as x86_64's (1).
-    fn selected(self, selection: &Selection, number: u64) -> bool {
-        match self {
-            Abi::X86_64 => selection.contains(number),
-            _ => match self.syscall_name(number).parse::<Sysno>() {
-                Ok(sysno) => selection.contains(sysno as u64),
-                Err(_) => !matches!(selection, Selection::Only(_)),
-            },
-        }
-    }
-
-    /// The name strace gives the ABI.
-    fn mode(self) -> &'static str {
-        match self {
-            Abi::X86_64 => "64 bit",
-            Abi::I386 => "32 bit",
-            Abi::X32 => "x32",
-        }
-    }
-}
-// ANCHOR_END: abi
-
-// ANCHOR: group_stop
-/// The signals that stop a program (their default action is "stop").
-fn is_stopping(signal: Signal) -> bool {
-    matches!(
-        signal,
-        Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
-    )
-}
-
-/// `PTRACE_LISTEN`: leave a seized child in its group-stop, but tell us when
-/// it leaves it (SIGCONT) or dies. `PTRACE_SYSCALL` would start it again:
-/// the job control of the shell the program runs in would be broken.
-fn listen(child: Pid) -> nix::Result<()> {
-    // SAFETY: PTRACE_LISTEN takes no address or data.
-    let result = unsafe {
-        libc::ptrace(
-            libc::PTRACE_LISTEN,
-            child.as_raw(),
-            std::ptr::null_mut::<libc::c_void>(),
-            std::ptr::null_mut::<libc::c_void>(),
-        )
-    };
-    nix::errno::Errno::result(result).map(drop)
-}
-// ANCHOR_END: group_stop
-
-// ANCHOR: die_like
-/// Ends the tracer by `signal`, the one that killed the program, so that
-/// whoever started us (a shell, a script) sees the program's death, as with
-/// strace. Without leaving a core file of ours: it would be the tracer's,
-/// of no use, and might overwrite the program's.
-fn die_like_the_program(signal: Signal) -> ! {
-    let no_core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain calls with valid arguments; what they change is ours.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        let _ = signal::signal(signal, SigHandler::SigDfl);
-    }
-    let mut only_this = SigSet::empty();
-    only_this.add(signal);
-    let _ = only_this.thread_unblock();
-    let _ = signal::raise(signal);
-    // Only signals that kill get here, but should one not: the shell's way.
-    process::exit(128 + signal as i32)
-}
-// ANCHOR_END: die_like
-
-// ANCHOR: summary
-const SUMMARY_HEADER: &str = "% time     seconds  usecs/call     calls    errors syscall";
-const SUMMARY_RULE: &str = "------ ----------- ----------- --------- ---------";
-
-/// Prints the `-c` tables in strace's layout: one per ABI the program used,
-/// x86_64's first and with no heading.
-fn print_summary(output: &mut Output, summary: &Summary) {
-    for (abi, table) in summary {
-        if *abi != Abi::X86_64 {
-            output.line(format_args!(
-                "System call usage summary for {} mode:",
-                abi.mode()
-            ));
-        }
-        print_table(output, *abi, table);
-    }
-}
-
-/// One ABI's table: the slowest syscalls first.
-fn print_table(output: &mut Output, abi: Abi, summary: &BTreeMap<u64, Counts>) {
-    let total = Counts {
-        calls: summary.values().map(|counts| counts.calls).sum(),
-        errors: summary.values().map(|counts| counts.errors).sum(),
-        time: summary.values().map(|counts| counts.time).sum(),
-    };
-    let mut rows: Vec<(&u64, &Counts)> = summary.iter().collect();
-    // A stable sort: syscalls of equal time stay in syscall-number order.
-    rows.sort_by_key(|(_, counts)| std::cmp::Reverse(counts.time));
-
-    // Like strace, the rule under "syscall" is 16 dashes, or one more than the
-    // longest name.
-    let longest_name = summary.keys().map(|n| abi.syscall_name(*n).len()).max();
-    let rule = format!(
-        "{SUMMARY_RULE} {}",
-        "-".repeat(16.max(longest_name.unwrap_or(0) + 1))
-    );
-
-    output.line(SUMMARY_HEADER);
-    output.line(&rule);
-    for (number, counts) in rows {
-        let percent = if total.time.is_zero() {
-            0.0
-        } else {
-            100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64()
-        };
-        output.line(summary_row(percent, counts, &abi.syscall_name(*number)));
-    }
-    output.line(&rule);
-    output.line(summary_row(100.0, &total, "total"));
-}
-
-/// One line of the table; like strace, an error count of zero is left blank.
-fn summary_row(percent: f64, counts: &Counts, name: &str) -> String {
-    let seconds = counts.time.as_secs_f64();
-    let usecs_per_call = counts.time.as_micros() / u128::from(counts.calls.max(1));
-    let errors = match counts.errors {
-        0 => String::new(),
-        errors => errors.to_string(),
-    };
-    let calls = counts.calls;
-    format!("{percent:6.2} {seconds:11.6} {usecs_per_call:11} {calls:9} {errors:>9} {name}")
-}
-// ANCHOR_END: summary
+// ANCHOR_END: tracer
 // ANCHOR_END: all

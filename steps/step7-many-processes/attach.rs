@@ -9,13 +9,18 @@
 //! (`PTRACE_INTERRUPT`) for the tracer to take control. Leaving is as
 //! delicate: a thread can only be detached while it is stopped for us, and
 //! whatever it was doing at that moment (a signal on its way, a syscall half
-//! done) must go on as if we had never been there.
+//! done) must go on as if we had never been there. And it happens when we
+//! are told to let go: a signal to the tracer (Ctrl-C, SIGTERM), which we
+//! must be ready to take at any moment.
+//!
+//! Steps 8 and 9 include this file unchanged.
 
 use std::collections::BTreeSet;
 use std::fs;
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
+use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid};
 
@@ -198,6 +203,46 @@ pub fn is_birth(event: i32) -> bool {
     .contains(&event)
 }
 // ANCHOR_END: detach
+
+// ANCHOR: interrupts
+/// With `-p`, Ctrl-C, SIGTERM and the others that would end us are our cue
+/// to let the programs go. They are blocked, with SIGCHLD, so that none can
+/// arrive at a bad moment: we look for them only when there is nothing to
+/// wait for (see `Tracer::next_event`, in tracer.rs).
+pub fn block_interrupts() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGPIPE,
+        Signal::SIGTERM,
+        Signal::SIGCHLD,
+    ] {
+        set.add(signal);
+    }
+    let _ = signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    set
+}
+/// One of `interrupts` that has arrived (blocked, it waits), taken.
+pub fn pending_interrupt(interrupts: &SigSet) -> Option<Signal> {
+    // SAFETY: sigpending fills the set it is given, which is ours.
+    let pending = unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        pending
+    };
+    let signal = interrupts.iter().find(|&signal| {
+        // SAFETY: sigismember only reads the set.
+        let is_pending = unsafe { libc::sigismember(&pending, signal as libc::c_int) } == 1;
+        signal != Signal::SIGCHLD && is_pending
+    })?;
+    // Taken, so that it does not stay pending: sigwait returns at once.
+    let mut only_this = SigSet::empty();
+    only_this.add(signal);
+    only_this.wait().ok()
+}
+// ANCHOR_END: interrupts
 
 /// Parses a `-p` value: a process id, a number above 0.
 pub fn parse_pid(text: &str) -> Result<Pid, String> {
