@@ -626,12 +626,6 @@ fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
 // ---------------------------------------------------------------------------
 // The checks.
 
-/// Whether mdBook takes `line` for an anchor's start or end marker (its own
-/// rule: the marker anywhere in the line).
-fn is_anchor_marker(line: &str) -> bool {
-    line.contains("ANCHOR:") || line.contains("ANCHOR_END:")
-}
-
 /// `diff -u` of two step files, as the book shows it: without the anchor
 /// markers, which are there for the book's includes, not for the reader (the
 /// line numbers in the hunk headers count the lines the reader sees).

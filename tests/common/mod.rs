@@ -266,6 +266,12 @@ pub fn run_strace(strace_args: &[&str], command: &[&str]) -> String {
     trace
 }
 
+/// Whether mdBook takes `line` for an anchor's start or end marker (its own
+/// rule: the marker anywhere in the line).
+pub fn is_anchor_marker(line: &str) -> bool {
+    line.contains("ANCHOR:") || line.contains("ANCHOR_END:")
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
