@@ -25,6 +25,8 @@
 #![no_main]
 
 mod bpf;
+#[path = "../step2-traceme/exec.rs"]
+mod exec;
 #[path = "../step2-traceme/output.rs"]
 mod output;
 mod program;

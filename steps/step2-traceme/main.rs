@@ -26,6 +26,7 @@
 #![no_main]
 // ANCHOR_END: no_main
 
+mod exec;
 mod output;
 mod spawn;
 

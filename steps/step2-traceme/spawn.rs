@@ -9,14 +9,11 @@
 //! Step 2 introduces this file; steps 3 and 4 include it unchanged, so that
 //! their `main.rs` holds only what they add.
 
-use std::env;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::fs;
 use std::io::{self, PipeReader, PipeWriter, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::ptr;
 
 use nix::errno::Errno;
@@ -25,6 +22,8 @@ use nix::sys::ptrace;
 use nix::sys::signal::{Signal, kill, raise};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
+
+use crate::exec::{c_string, explain_exec_failure, find_program};
 
 // ANCHOR: spawn_traced
 /// Starts `command` (a program name and its arguments) as a child that asks to
@@ -213,37 +212,7 @@ fn explain_traceme_failure(errno: Errno) -> String {
          does not run\""
     )
 }
-
-fn explain_exec_failure(program: &Path, errno: Errno) -> String {
-    let shown = program.display();
-    let why = match (errno, interpreter(program)) {
-        // The file is there (find_program saw it): what is missing is the
-        // program the kernel must start to run it.
-        (Errno::ENOENT, Some(interpreter)) => {
-            format!("its interpreter, {interpreter} (the #! line), does not exist")
-        }
-        (Errno::ENOENT, None) => {
-            "the dynamic loader it asks for does not exist (a program built for another \
-             system?)"
-                .to_string()
-        }
-        (Errno::ENOEXEC, _) => {
-            "it is not a program this machine can run (built for another one?)".to_string()
-        }
-        // Any other error: its name and description say it all.
-        (errno, _) => return format!("cannot execute {shown}: {errno}"),
-    };
-    format!("cannot execute {shown}: {why} ({errno})")
-}
 // ANCHOR_END: explain
-
-/// The interpreter named by a script's `#!` line, if `program` is a script.
-fn interpreter(program: &Path) -> Option<String> {
-    let start = fs::read(program).ok()?;
-    let first_line = start.strip_prefix(b"#!")?.split(|&b| b == b'\n').next()?;
-    let text = String::from_utf8_lossy(first_line);
-    text.split_whitespace().next().map(str::to_string)
-}
 
 /// The pid of the process tracing us, if any (`TracerPid:` in /proc).
 fn our_tracer() -> Option<u32> {
@@ -259,43 +228,5 @@ pub fn kill_child(child: Pid) {
     // Errors are ignored on purpose: the child may already be gone.
     let _ = kill(child, Signal::SIGKILL);
     let _ = waitpid(child, None);
-}
-
-/// Finds the program to run the way a shell does: a name with a slash is a
-/// path; any other name is looked up in each directory of `PATH` in turn.
-/// Doing it before fork lets us say clearly what is wrong while we still can.
-fn find_program(name: &OsStr) -> Result<PathBuf, String> {
-    let shown = name.to_string_lossy();
-    if name.as_bytes().contains(&b'/') {
-        let path = PathBuf::from(name);
-        return if is_executable(&path) {
-            Ok(path)
-        } else {
-            Err(format!(
-                "cannot run '{shown}': no executable file at that path"
-            ))
-        };
-    }
-    let search_path = env::var_os("PATH").unwrap_or_default();
-    env::split_paths(&search_path)
-        .map(|dir| dir.join(name))
-        .find(|path| is_executable(path))
-        .ok_or_else(|| {
-            format!(
-                "cannot find '{shown}' in PATH: check the spelling, or give a path like ./{shown}"
-            )
-        })
-}
-
-fn is_executable(path: &Path) -> bool {
-    path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-}
-
-fn c_string(text: &OsStr) -> Result<CString, String> {
-    CString::new(text.as_bytes()).map_err(|_| {
-        let shown = text.to_string_lossy();
-        format!("'{shown}' contains a NUL byte, which cannot be passed to a program")
-    })
 }
 // ANCHOR_END: all

@@ -21,6 +21,8 @@
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
+#[path = "../step2-traceme/exec.rs"]
+mod exec;
 #[path = "../step2-traceme/output.rs"]
 mod output;
 #[path = "../step2-traceme/spawn.rs"]

@@ -23,6 +23,8 @@
 #![no_main]
 
 mod decode;
+#[path = "../step2-traceme/exec.rs"]
+mod exec;
 mod memory;
 mod options;
 mod output;

@@ -146,7 +146,11 @@ impl<'a> Tracer<'a> {
         for &pid in &options.attach {
             // No PTRACE_O_EXITKILL here: should we die, the program lives on.
             let attached = attach::attach(pid, ptrace_options).inspect_err(|_| {
-                let ours: Vec<Pid> = threads.keys().copied().filter(|&t| Some(t) != first).collect();
+                let ours: Vec<Pid> = threads
+                    .keys()
+                    .copied()
+                    .filter(|&t| Some(t) != first)
+                    .collect();
                 attach::detach(&ours);
                 first.map(spawn::kill_child);
             })?;
@@ -217,9 +221,7 @@ impl<'a> Tracer<'a> {
                 Resume::Syscall(None)
             }
             // The program is stopped (SIGSTOP, Ctrl-Z): keep it so.
-            WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP)
-                if is_stopping(signal) =>
-            {
+            WaitStatus::PtraceEvent(_, signal, libc::PTRACE_EVENT_STOP) if is_stopping(signal) => {
                 let text = format!("--- stopped by {} ---", decode::signal_name(signal as i32));
                 self.show(tid, &text);
                 Resume::Listen
@@ -462,7 +464,11 @@ impl<'a> Tracer<'a> {
             return;
         }
         let name = entered.abi.syscall_name(entered.number);
-        if self.options.count && entered.abi.selected(&self.options.selection, entered.number) {
+        if self.options.count
+            && entered
+                .abi
+                .selected(&self.options.selection, entered.number)
+        {
             let table = self.summary.entry(entered.abi).or_default();
             let counts = table.entry(entered.number).or_default();
             counts.add(entered.at.elapsed(), error_number(result).is_some());

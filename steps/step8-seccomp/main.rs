@@ -36,6 +36,8 @@ mod attach;
 #[allow(dead_code)]
 #[path = "../step5-arguments/decode.rs"]
 mod decode;
+#[path = "../step2-traceme/exec.rs"]
+mod exec;
 #[path = "../step5-arguments/memory.rs"]
 mod memory;
 #[path = "../step5-arguments/options.rs"]

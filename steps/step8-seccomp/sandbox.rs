@@ -8,9 +8,9 @@ use std::ffi::{CString, OsString};
 
 use nix::errno::Errno;
 
+use crate::exec;
 use crate::profile::Profile;
 use crate::seccomp::Filter;
-use crate::spawn;
 
 // ANCHOR: sandbox
 /// `--sandbox`: installs the profile's filter on ourselves and becomes the
@@ -20,12 +20,12 @@ pub fn run_sandboxed(profile: &Profile, command: &[OsString]) -> String {
     let filter = Filter::new(&profile.rules, profile.default);
     // Everything is ready before the filter goes on: after it, our only
     // syscall is the execve, which the profile must allow, as Docker's do.
-    let program = match spawn::find_program(&command[0]) {
+    let program = match exec::find_program(&command[0]) {
         Ok(program) => program,
         Err(message) => return message,
     };
-    let args: Result<Vec<CString>, String> = command.iter().map(|a| spawn::c_string(a)).collect();
-    let (path, args) = match (spawn::c_string(program.as_os_str()), args) {
+    let args: Result<Vec<CString>, String> = command.iter().map(|a| exec::c_string(a)).collect();
+    let (path, args) = match (exec::c_string(program.as_os_str()), args) {
         (Ok(path), Ok(args)) => (path, args),
         (Err(message), _) | (_, Err(message)) => return message,
     };
