@@ -325,7 +325,9 @@ fn needs_bpf(command_line: &str) -> bool {
 }
 
 /// The chapter diffs under `book/src/diffs/`: each step's `main.rs` against
-/// the one before it.
+/// the one before it, and each file a step copies to change it against its
+/// original. `FILE:NAME` is the part of FILE between its `ANCHOR: NAME` and
+/// `ANCHOR_END: NAME` markers.
 const DIFFS: &[(&str, &str, &str)] = &[
     (
         "step3.diff",
@@ -352,15 +354,19 @@ const DIFFS: &[(&str, &str, &str)] = &[
         "steps/step2-traceme/spawn.rs",
         "steps/step6-trustworthy/spawn.rs",
     ),
+    // Step 7's main.rs is step 6's command line, the part of its main.rs
+    // above the tracer.
     (
         "step7.diff",
-        "steps/step6-trustworthy/main.rs",
+        "steps/step6-trustworthy/main.rs:command_line",
         "steps/step7-many-processes/main.rs",
     ),
+    // Step 7's tracer is step 6's, grown for many threads: the part of step
+    // 6's main.rs between its `tracer` anchors, against the file it became.
     (
-        "step7-decode.diff",
-        "steps/step5-arguments/decode.rs",
-        "steps/step7-many-processes/decode.rs",
+        "step7-tracer.diff",
+        "steps/step6-trustworthy/main.rs:tracer",
+        "steps/step7-many-processes/tracer.rs",
     ),
     (
         "step8.diff",
@@ -632,8 +638,8 @@ fn sort_table_rows(lines: impl Iterator<Item = String>) -> String {
 fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
     let scratch = scratch_dir(diff_name);
     let [old_copy, new_copy] = [("old", old), ("new", new)].map(|(side, file)| {
-        let text: String = read(&root().join(file))
-            .lines()
+        let text: String = lines_of(file)
+            .into_iter()
             .filter(|line| !is_anchor_marker(line))
             .map(|line| format!("{line}\n"))
             .collect();
@@ -648,6 +654,28 @@ fn diff_of(diff_name: &str, old: &str, new: &str) -> String {
         .unwrap_or_else(|e| panic!("cannot run diff for {diff_name}: {e}"));
     fs::remove_dir_all(&scratch).unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The lines of `FILE`, or of its anchor `NAME` in `FILE:NAME`.
+fn lines_of(spec: &str) -> Vec<String> {
+    let (file, anchor) = match spec.split_once(':') {
+        Some((file, anchor)) => (file, Some(anchor)),
+        None => (spec, None),
+    };
+    let text = read(&root().join(file));
+    let lines = text.lines().map(str::to_string);
+    let Some(anchor) = anchor else {
+        return lines.collect();
+    };
+    let start = format!("ANCHOR: {anchor}");
+    let end = format!("ANCHOR_END: {anchor}");
+    let inside: Vec<String> = lines
+        .skip_while(|line| !line.contains(&start))
+        .skip(1)
+        .take_while(|line| !line.contains(&end))
+        .collect();
+    assert!(!inside.is_empty(), "{spec}: no such anchor, or an empty one");
+    inside
 }
 
 #[test]

@@ -1,4 +1,5 @@
 // ANCHOR: all
+// ANCHOR: command_line
 //! Step 6: a tracer you can trust.
 //!
 //! Steps 4 and 5 guessed: every SIGTRAP stop was a syscall stop, and stops
@@ -85,7 +86,6 @@ struct Options {
     /// The program to run and its arguments.
     command: Vec<OsString>,
 }
-
 // ANCHOR_END: options
 
 #[unsafe(no_mangle)]
@@ -171,6 +171,8 @@ fn ptrace_options() -> ptrace::Options {
     Options::PTRACE_O_TRACESYSGOOD | Options::PTRACE_O_TRACEEXEC | Options::PTRACE_O_EXITKILL
 }
 // ANCHOR_END: options_ptrace
+
+// ANCHOR_END: command_line
 
 // ANCHOR: tracer
 // ANCHOR: records

@@ -26,8 +26,6 @@
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
-#[path = "../step6-trustworthy/abi.rs"]
-mod abi;
 // Step 6 sees execve's entry, so step 5's way of reading the first execve's
 // arguments back from the new program's stack goes unused here.
 #[allow(dead_code)]
@@ -41,14 +39,17 @@ mod memory;
 mod options;
 #[path = "../step5-arguments/output.rs"]
 mod output;
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
+
+#[path = "../step6-trustworthy/abi.rs"]
+mod abi;
 #[path = "../step6-trustworthy/signals.rs"]
 mod signals;
 #[path = "../step6-trustworthy/spawn.rs"]
 mod spawn;
 #[path = "../step6-trustworthy/stops.rs"]
 mod stops;
-#[path = "../step4-enter-exit/summary.rs"]
-mod summary;
 
 mod attach;
 mod printer;

@@ -436,12 +436,14 @@ impl<'a> Tracer<'a> {
         // calls before it are the tracer's own, in the child.
         let shown = self.threads[&tid].program_started
             || (abi == Abi::X86_64 && syscall.number == Sysno::execve as u64);
+        // ANCHOR: seen
         if let Some(seen) = &mut self.seen
             && shown
             && abi == Abi::X86_64
         {
             seen.insert(abi.syscall_name(syscall.number));
         }
+        // ANCHOR_END: seen
         if let Some(pending) = &entered.pending
             && shown
         {

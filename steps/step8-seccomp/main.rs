@@ -27,10 +27,6 @@
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
-#[path = "../step6-trustworthy/abi.rs"]
-mod abi;
-#[path = "../step7-many-processes/attach.rs"]
-mod attach;
 // Step 6 sees execve's entry, so step 5's way of reading the first execve's
 // arguments back from the new program's stack goes unused here.
 #[allow(dead_code)]
@@ -44,14 +40,20 @@ mod memory;
 mod options;
 #[path = "../step5-arguments/output.rs"]
 mod output;
-#[path = "../step7-many-processes/printer.rs"]
-mod printer;
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
+
+#[path = "../step6-trustworthy/abi.rs"]
+mod abi;
 #[path = "../step6-trustworthy/signals.rs"]
 mod signals;
 #[path = "../step6-trustworthy/stops.rs"]
 mod stops;
-#[path = "../step4-enter-exit/summary.rs"]
-mod summary;
+
+#[path = "../step7-many-processes/attach.rs"]
+mod attach;
+#[path = "../step7-many-processes/printer.rs"]
+mod printer;
 #[path = "../step7-many-processes/tracer.rs"]
 mod tracer;
 

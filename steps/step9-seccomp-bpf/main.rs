@@ -24,10 +24,6 @@
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
-#[path = "../step6-trustworthy/abi.rs"]
-mod abi;
-#[path = "../step7-many-processes/attach.rs"]
-mod attach;
 // Step 6 sees execve's entry, so step 5's way of reading the first execve's
 // arguments back from the new program's stack goes unused here.
 #[allow(dead_code)]
@@ -41,14 +37,20 @@ mod memory;
 mod options;
 #[path = "../step5-arguments/output.rs"]
 mod output;
-#[path = "../step7-many-processes/printer.rs"]
-mod printer;
+#[path = "../step4-enter-exit/summary.rs"]
+mod summary;
+
+#[path = "../step6-trustworthy/abi.rs"]
+mod abi;
 #[path = "../step6-trustworthy/signals.rs"]
 mod signals;
 #[path = "../step6-trustworthy/stops.rs"]
 mod stops;
-#[path = "../step4-enter-exit/summary.rs"]
-mod summary;
+
+#[path = "../step7-many-processes/attach.rs"]
+mod attach;
+#[path = "../step7-many-processes/printer.rs"]
+mod printer;
 #[path = "../step7-many-processes/tracer.rs"]
 mod tracer;
 
@@ -58,9 +60,10 @@ mod json;
 mod profile;
 #[path = "../step8-seccomp/sandbox.rs"]
 mod sandbox;
-mod seccomp;
 #[path = "../step8-seccomp/spawn.rs"]
 mod spawn;
+
+mod seccomp;
 
 use std::collections::BTreeSet;
 use std::env;
@@ -371,6 +374,7 @@ fn follow_filtered(tracer: &mut Tracer) -> Result<Ending, String> {
         resume_filtered(tracer, tid, resume)?;
     }
 }
+// ANCHOR_END: follow_filtered
 
 // ANCHOR: resume
 /// Only a thread inside a syscall needs to stop at the next syscall stop,
@@ -387,6 +391,7 @@ fn resume_filtered(tracer: &mut Tracer, tid: Pid, resume: Resume) -> Result<(), 
 }
 // ANCHOR_END: resume
 
+// ANCHOR: seccomp_stop
 /// A stop of the filter's: an entry, as the filter saw it. (The first
 /// execve's entry is seen twice: as a syscall stop while the child starts,
 /// then as the filter's stop.)
@@ -412,5 +417,5 @@ fn seccomp_stop(tracer: &mut Tracer, tid: Pid) -> Result<(), String> {
 fn inside_a_call(tracer: &Tracer, tid: Pid) -> bool {
     tracer.threads.get(&tid).is_some_and(|t| t.inside.is_some())
 }
-// ANCHOR_END: follow_filtered
+// ANCHOR_END: seccomp_stop
 // ANCHOR_END: all
