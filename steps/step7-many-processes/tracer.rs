@@ -152,7 +152,9 @@ impl<'a> Tracer<'a> {
                     .filter(|&t| Some(t) != first)
                     .collect();
                 attach::detach(&ours);
-                first.map(spawn::kill_child);
+                if let Some(child) = first {
+                    spawn::kill_child(child);
+                }
             })?;
             announced.push((pid, attached.len()));
             threads.extend(attached.into_iter().map(|tid| (tid, Thread::grabbed())));
@@ -252,7 +254,9 @@ impl<'a> Tracer<'a> {
     /// Should tracing fail: the process we started, if any, does not run on
     /// untraced.
     pub fn abandon(&self) {
-        self.first.map(spawn::kill_child);
+        if let Some(child) = self.first {
+            spawn::kill_child(child);
+        }
     }
 
     // ANCHOR: next_event
@@ -337,23 +341,11 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// What the kernel says of a thread's stop; `None` if it was killed
-    /// since it stopped (its end will be reported).
-    pub fn syscall_info(tid: Pid) -> Result<Option<libc::ptrace_syscall_info>, String> {
-        match ptrace::syscall_info(tid) {
-            Ok(info) => Ok(Some(info)),
-            Err(Errno::ESRCH) => Ok(None),
-            Err(e) => Err(format!(
-                "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3+): {e}"
-            )),
-        }
-    }
-
     // ANCHOR: syscall_stop
     /// At a syscall stop: the kernel says whether it is an entry or an exit,
     /// and, at an entry, which syscall in which ABI, with its arguments.
     fn syscall_stop(&mut self, tid: Pid) -> Result<(), String> {
-        let Some(info) = Tracer::syscall_info(tid)? else {
+        let Some(info) = syscall_info(tid)? else {
             return Ok(());
         };
         match info.op {
@@ -667,6 +659,18 @@ impl<'a> Tracer<'a> {
         Ending::Killed(signal)
     }
     // ANCHOR_END: let_go
+}
+
+/// What the kernel says of a thread's syscall stop; `None` if the thread was
+/// killed since it stopped (its end will be reported).
+pub fn syscall_info(tid: Pid) -> Result<Option<libc::ptrace_syscall_info>, String> {
+    match ptrace::syscall_info(tid) {
+        Ok(info) => Ok(Some(info)),
+        Err(Errno::ESRCH) => Ok(None),
+        Err(e) => Err(format!(
+            "cannot read the syscall stop (PTRACE_GET_SYSCALL_INFO, Linux 5.3+): {e}"
+        )),
+    }
 }
 
 /// The error a sleep returns when a signal interrupts it, for the kernel to

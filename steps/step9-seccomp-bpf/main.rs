@@ -396,7 +396,7 @@ fn resume_filtered(tracer: &mut Tracer, tid: Pid, resume: Resume) -> Result<(), 
 /// execve's entry is seen twice: as a syscall stop while the child starts,
 /// then as the filter's stop.)
 fn seccomp_stop(tracer: &mut Tracer, tid: Pid) -> Result<(), String> {
-    let Some(info) = Tracer::syscall_info(tid)? else {
+    let Some(info) = tracer::syscall_info(tid)? else {
         return Ok(());
     };
     if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP && !inside_a_call(tracer, tid) {
