@@ -266,7 +266,8 @@ fn tracing_filter(selection: &Selection) -> Filter {
 
 // ANCHOR: trace
 /// Starts the command, attaches to the `-p` processes, and follows them
-/// all, as step 7 does: under `--deny`'s filter, or to write a profile.
+/// all, as step 8 does; with `--seccomp-bpf`, under the filter that stops
+/// only at the traced calls, in a loop of its own.
 fn trace(options: &Options) -> Result<Ending, String> {
     // Created before the program starts: if a file cannot be, nothing runs.
     let output = match &options.output {
