@@ -1,128 +1,151 @@
-//! The reference solutions of the book's exercises, in `book/solutions/`, do
-//! what each exercise's hint says they do. `cargo test` builds them as
-//! examples (see the end of Cargo.toml); these tests run them.
+//! The reference solutions of the book's exercises do what each exercise's
+//! hint says they do. `book/solutions/` stores each solution as its change: a
+//! patch against the steps, which `scripts/build-solution` applies exactly to
+//! a copy of what a build needs, and builds there. These tests build every
+//! solution that way, once per run, and run it.
+//!
+//! When a step changes, a patch may no longer apply, or no longer build: the
+//! test `every_solution_patch_applies_exactly` says which. To refresh one, do
+//! the exercise again in the steps themselves, at the repository's root, with
+//! `steps/` as committed (`git stash` your own changes first), and save the
+//! change over the patch, below its first line, which the book needs:
+//!
+//! ```sh
+//! git apply --reject book/solutions/NAME.patch   # what still applies; the rest in .rej files
+//! # ... finish the exercise in steps/ by hand, and delete the .rej files
+//! sed -i '2,$d' book/solutions/NAME.patch
+//! git diff steps/ >> book/solutions/NAME.patch
+//! git checkout steps/
+//! ```
+//!
+//! The second patch of a series (see `SOLUTIONS`) is a change to the first:
+//! apply the first, and `git add steps/`, before you start, so that `git diff`
+//! shows only the second; `git reset -q steps/` before the checkout.
 
 mod common;
 use common::*;
 
+use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::Once;
+use std::sync::OnceLock;
 
-/// Each solution, the step it is a copy of, and how many lines of that step
-/// it may change: a solution that drifts from its step (because the step
-/// changed and the solution did not) fails here, before a reader compares the
-/// two.
-const SOLUTIONS: &[(&str, &str, usize)] = &[
-    ("ch1_raw_getpid", "steps/step1-raw-syscall/main.rs", 35),
-    ("ch1_bad_pointer", "steps/step1-raw-syscall/main.rs", 40),
-    ("ch2_rust_startup", "steps/step2-traceme/main.rs", 24),
-    ("ch3_rax_at_each_stop", "steps/step3-every-stop/main.rs", 16),
-    ("ch4_time_each_call", "steps/step4-enter-exit/main.rs", 16),
-    ("ch4_sort_by_calls", "steps/step4-enter-exit/main.rs", 16),
-    ("ch4_eprintln_lines", "steps/step4-enter-exit/main.rs", 14),
-    ("ch5_peekdata", "steps/step5-arguments/main.rs", 14),
-    // Not a program: the module that ch5_peekdata takes instead of step 5's.
-    ("ch5_peekdata_memory", "steps/step5-arguments/memory.rs", 40),
-    ("ch5_uname", "steps/step5-arguments/main.rs", 14),
-    // Not a program either: the decode.rs that ch5_uname takes.
-    ("ch5_uname_decode", "steps/step5-arguments/decode.rs", 36),
-    ("ch6_resume_stopped", "steps/step6-trustworthy/main.rs", 24),
-    (
-        "ch7_announce_children",
-        "steps/step7-many-processes/main.rs",
-        24,
-    ),
-    ("ch8_deny_kills", "steps/step8-seccomp/main.rs", 24),
-    ("ch10_no_null_check", "steps/step10-ebpf/main.rs", 12),
-    (
-        "ch10_no_null_check_program",
-        "steps/step10-ebpf/program.rs",
-        5,
-    ),
-    ("ch10_thread_array", "steps/step10-ebpf/main.rs", 32),
-    ("live_1_every_stop", "steps/step2-traceme/main.rs", 20),
-    ("live_2_enter_exit", "steps/step2-traceme/main.rs", 30),
+/// Every solution, as the patches of `book/solutions/` that make it, applied
+/// in this order; it is named after the last.
+const SOLUTIONS: &[&[&str]] = &[
+    &["ch1_raw_getpid"],
+    &["ch1_bad_pointer"],
+    &["ch2_rust_startup"],
+    &["ch3_rax_at_each_stop"],
+    &["ch4_time_each_call"],
+    &["ch4_sort_by_calls"],
+    &["ch4_eprintln_lines"],
+    &["ch5_peekdata"],
+    &["ch5_uname"],
+    &["ch6_resume_stopped"],
+    &["ch7_announce_children"],
+    &["ch8_deny_kills"],
+    &["ch10_no_null_check"],
+    &["ch10_thread_array"],
+    // The presenters' live coding: stage 2 is typed into stage 1.
+    &["live_1_every_stop"],
+    &["live_1_every_stop", "live_2_enter_exit"],
 ];
 
-/// The built solution `name`. Cargo puts examples in `examples/` beside the
-/// `deps/` directory that holds this test, wherever CARGO_TARGET_DIR points.
-fn solution(name: &str) -> String {
-    let test_exe = std::env::current_exe().unwrap();
-    let profile_dir = test_exe.parent().unwrap().parent().unwrap();
-    let built = profile_dir.join("examples").join(name);
-    // Plain `cargo test` builds the examples; `cargo test --test solutions`
-    // does not, so build them here if they are missing or older than the code.
-    static BUILD: Once = Once::new();
-    if !is_fresh(&built, name) {
-        BUILD.call_once(|| build_solutions(profile_dir));
+/// How many lines `book/solutions/` may hold: about a hundred a solution,
+/// which a change fits in, where a copy of its step would not.
+const MOST_LINES: usize = 1500;
+
+/// The solution's program, built once per test run however many tests ask
+/// for it at once; a test whose solution cannot be built fails with the
+/// reason (the patch that no longer applies, or the compiler's errors).
+fn solution(name: &str) -> &'static str {
+    match built(name) {
+        Ok(program) => program,
+        Err(why) => panic!("{why}"),
     }
-    assert!(
-        is_fresh(&built, name),
-        "the solution {name} is not built: run `cargo build --examples`"
-    );
-    built.to_string_lossy().into_owned()
 }
 
-/// Whether `built` is newer than the solution's source and every file it
-/// pulls in with `#[path = "…"]` (step code, or a module of its own).
-fn is_fresh(built: &Path, name: &str) -> bool {
-    let modified = |path: &Path| path.metadata().and_then(|meta| meta.modified()).ok();
-    let solutions = root().join("book/solutions");
-    let source = solutions.join(format!("{name}.rs"));
-    let included = read(&source)
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("#[path = \""))
-        .filter_map(|rest| rest.strip_suffix("\"]"))
-        .map(|path| solutions.join(path))
-        .collect::<Vec<_>>();
-    let built_at = modified(built);
-    built_at.is_some()
-        && std::iter::once(&source)
-            .chain(&included)
-            .all(|file| modified(file) <= built_at)
+/// The solution's program, or why it could not be built.
+fn built(name: &str) -> &'static Result<String, String> {
+    static BUILT: [OnceLock<Result<String, String>>; SOLUTIONS.len()] =
+        [const { OnceLock::new() }; SOLUTIONS.len()];
+    let index = SOLUTIONS
+        .iter()
+        .position(|series| series.last() == Some(&name))
+        .unwrap_or_else(|| panic!("{name} is not in SOLUTIONS"));
+    BUILT[index].get_or_init(|| build(SOLUTIONS[index]))
 }
 
-/// Builds every solution into the target directory this test runs from.
-fn build_solutions(profile_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target_dir = profile_dir.parent().unwrap();
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--quiet", "--examples", "--target-dir"])
-        .arg(target_dir)
-        .current_dir(root());
-    if profile_dir.ends_with("release") {
-        build.arg("--release");
+/// Applies the series of patches to a copy of the repository and builds the
+/// step they change, in the target directory that this test was built in
+/// (wherever CARGO_TARGET_DIR points): its `solutions/` holds the copies, the
+/// one build directory they share and the programs.
+fn build(series: &[&str]) -> Result<String, String> {
+    let output = Command::new(root().join("scripts/build-solution"))
+        .arg("--target-dir")
+        .arg(target_dir())
+        .args(series)
+        .output()
+        .map_err(|e| format!("cannot run scripts/build-solution: {e}"))?;
+    if !output.status.success() {
+        return Err(stderr(&output));
     }
-    let output = build.output().expect("cannot run cargo");
-    assert!(
-        output.status.success(),
-        "cargo build --examples failed:\n{}",
-        stderr(&output)
-    );
+    Ok(stdout(&output).trim_end().to_string())
+}
+
+/// The target directory: this test is `<target>/debug/deps/solutions-…`.
+fn target_dir() -> PathBuf {
+    let test = std::env::current_exe().expect("the test knows where it is");
+    let deps = test.parent().unwrap();
+    deps.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// The names of the patches in `book/solutions/`.
+fn patches_on_disk() -> BTreeSet<String> {
+    let dir = root().join("book/solutions");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    entries
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "patch"))
+        .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 #[test]
-fn every_solution_stays_a_copy_of_its_step() {
-    for (name, step, limit) in SOLUTIONS {
-        let path = format!("book/solutions/{name}.rs");
-        let output = Command::new("diff")
-            .args([*step, &path])
-            .current_dir(root())
-            .output()
-            .unwrap();
-        let changed = stdout(&output)
-            .lines()
-            .filter(|line| line.starts_with('<') || line.starts_with('>'))
-            .count();
-        assert!(
-            changed <= *limit,
-            "{path} changes {changed} lines of {step} (at most {limit}): \
-             copy the step again and redo the exercise in it"
-        );
-    }
+fn every_solution_patch_applies_exactly() {
+    let listed: BTreeSet<String> = SOLUTIONS
+        .iter()
+        .flat_map(|series| series.iter().map(|name| name.to_string()))
+        .collect();
+    assert_eq!(
+        patches_on_disk(),
+        listed,
+        "book/solutions/ and SOLUTIONS must name the same patches"
+    );
+    // Every solution, applied with no fuzz to a fresh copy, and built: all
+    // the failures at once.
+    let failures: Vec<&str> = SOLUTIONS
+        .iter()
+        .filter_map(|series| built(series.last().unwrap()).as_ref().err())
+        .map(String::as_str)
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn book_solutions_hold_changes_not_copies() {
+    let dir = root().join("book/solutions");
+    let lines: usize = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| read(&entry.unwrap().path()).lines().count())
+        .sum();
+    assert!(
+        lines < MOST_LINES,
+        "book/solutions/ holds {lines} lines, {MOST_LINES} at most: store a solution as \
+         its change (a patch), not as a copy of its step"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -206,14 +229,14 @@ fn ch2_with_rusts_start_up_the_program_inherits_what_rust_changed() {
     // SIGPIPE ignored: `yes` complains of a broken pipe and exits with 1,
     // where it dies quietly of SIGPIPE untraced and under step 2.
     let script = r#""$@" yes | head -n 1"#;
-    let with_rust = run_shell("sh", script, &[&tracer]);
+    let with_rust = run_shell("sh", script, &[tracer]);
     assert!(stderr(&with_rust).contains("yes: standard output: Broken pipe"));
     assert!(stderr(&with_rust).ends_with("step2: child exited with status 1\n"));
     let step2 = run_shell("sh", script, &[binary("step2")]);
     assert!(stderr(&step2).ends_with("step2: child was killed by SIGPIPE\n"));
     // A closed stdout becomes /dev/null: echo succeeds where it must fail.
     let closed_stdout = r#""$@" /bin/echo hi >&-"#;
-    let with_rust = run_shell("sh", closed_stdout, &[&tracer]);
+    let with_rust = run_shell("sh", closed_stdout, &[tracer]);
     assert_eq!(with_rust.status.code(), Some(0));
     let step2 = run_shell("sh", closed_stdout, &[binary("step2")]);
     assert_eq!(step2.status.code(), Some(1));
@@ -224,7 +247,7 @@ fn ch2_with_rusts_start_up_the_program_inherits_what_rust_changed() {
 
 #[test]
 fn ch3_rax_is_minus_enosys_at_every_entry_stop() {
-    let output = run(&solution("ch3_rax_at_each_stop"), &["echo", "hello"]);
+    let output = run(solution("ch3_rax_at_each_stop"), &["echo", "hello"]);
     let trace = stderr(&output);
     // Each line: a syscall's name and rax; the first is execve's exit.
     let stops: Vec<(&str, i64)> = trace
@@ -274,7 +297,7 @@ fn returned_calls(trace: &str) -> Vec<&str> {
 fn ch4_time_each_call_writes_the_time_as_strace_t_does() {
     // strace judges the format: every line of its own -T trace has the suffix.
     let strace = run_strace(&["-T"], &["echo", "hello"]);
-    let ours = stderr(&run(&solution("ch4_time_each_call"), &["echo", "hello"]));
+    let ours = stderr(&run(solution("ch4_time_each_call"), &["echo", "hello"]));
     for trace in [&strace, &ours] {
         let lines = returned_calls(trace);
         assert!(!lines.is_empty(), "{trace}");
@@ -324,7 +347,7 @@ fn stderr_of(program: &str, args: &[&str]) -> String {
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
 fn ch4_sort_by_calls_orders_rows_as_strace_c_s_calls() {
-    let ours = stderr_of(&solution("ch4_sort_by_calls"), &["-c", "ls", "-l", "/"]);
+    let ours = stderr_of(solution("ch4_sort_by_calls"), &["-c", "ls", "-l", "/"]);
     let strace = stderr_of("strace", &["-c", "-S", "calls", "ls", "-l", "/"]);
     assert_eq!(
         calls_column(&ours),
@@ -364,7 +387,7 @@ fn ch4_eprintln_makes_a_write_per_piece_of_a_line() {
     // (each space of the padding is one).
     let (writes, lines) = writes_and_lines(binary("step4"));
     assert_eq!(writes, lines);
-    let (writes, lines) = writes_and_lines(&solution("ch4_eprintln_lines"));
+    let (writes, lines) = writes_and_lines(solution("ch4_eprintln_lines"));
     assert!(writes > 20 * lines, "{writes} writes for {lines} lines");
 }
 
@@ -426,7 +449,7 @@ fn memory_reads(tracer: &str) -> (u64, u64) {
 fn ch5_peekdata_reads_a_word_per_syscall_and_shows_the_same_trace() {
     let peekdata = solution("ch5_peekdata");
     let (step5_readv, step5_ptrace) = memory_reads(binary("step5"));
-    let (readv, ptrace) = memory_reads(&peekdata);
+    let (readv, ptrace) = memory_reads(peekdata);
     assert!(step5_readv > 0, "step 5 reads with process_vm_readv");
     assert_eq!(readv, 0, "the solution reads with PTRACE_PEEKDATA only");
     // "Tens of thousands instead of about a thousand."
@@ -440,7 +463,7 @@ fn ch5_peekdata_reads_a_word_per_syscall_and_shows_the_same_trace() {
         let trace = stderr(&run(tracer, &["cat", "/etc/passwd"]));
         calls(&trace).into_iter().map(|(name, _)| name).collect()
     };
-    assert_eq!(names(&peekdata), names(binary("step5")));
+    assert_eq!(names(peekdata), names(binary("step5")));
 }
 
 #[test]
@@ -453,7 +476,7 @@ fn ch5_uname_shows_the_system_as_strace_does() {
         let lines = trace.lines().filter(|line| line.starts_with("uname("));
         lines.map(str::to_string).collect()
     };
-    let ours = uname_lines(&stderr(&run(&solution("ch5_uname"), &["uname", "-a"])));
+    let ours = uname_lines(&stderr(&run(solution("ch5_uname"), &["uname", "-a"])));
     assert!(
         ours.iter()
             .any(|line| line.starts_with("uname({sysname=\"Linux\", nodename=\""))
@@ -471,7 +494,7 @@ fn ch6_resume_stopped_lets_a_stopped_program_run_on() {
     // did, and the program runs to its end on its own.
     let output = run_within(
         HANG,
-        &solution("ch6_resume_stopped"),
+        solution("ch6_resume_stopped"),
         &[binary("tracee"), "stop-self"],
     );
     assert_eq!(stdout(&output), "resumed\n");
@@ -487,7 +510,7 @@ fn ch7_announce_children_names_each_child_as_it_starts() {
     // Three children, each announced once, before any line of its own.
     let output = run_within(
         HANG,
-        &solution("ch7_announce_children"),
+        solution("ch7_announce_children"),
         &["-f", binary("tracee"), "forks", "3"],
     );
     assert_eq!(output.status.code(), Some(0));
@@ -515,7 +538,7 @@ fn ch8_deny_kills_kills_the_program_at_the_call() {
     use std::os::unix::process::ExitStatusExt;
     let output = run_within(
         HANG,
-        &solution("ch8_deny_kills"),
+        solution("ch8_deny_kills"),
         &["--deny", "getppid", binary("tracee"), "getppid", "3"],
     );
     // Killed at the first getppid: one call, never two.
@@ -571,13 +594,7 @@ fn ch10_the_verifier_refuses_a_lookup_without_its_null_check() {
     );
     // The program never ran, and the child that waited for it is gone.
     assert!(!is_running(&["sleep", marker]));
-    let waiting = [
-        solution("ch10_no_null_check"),
-        "-c".into(),
-        "sleep".into(),
-        marker.into(),
-    ];
-    let waiting: Vec<&str> = waiting.iter().map(String::as_str).collect();
+    let waiting = [solution("ch10_no_null_check"), "-c", "sleep", marker];
     assert!(!is_running(&waiting), "a child was left waiting");
 }
 
@@ -590,14 +607,14 @@ fn ch10_an_array_by_thread_id_counts_what_the_hash_map_counted() {
     // Every thread's calls, as step 10 counts them.
     let threads = [binary("tracee"), "threads", "4", "25"];
     let output = run(
-        &solution("ch10_thread_array"),
+        solution("ch10_thread_array"),
         &[&["-c"], &threads[..]].concat(),
     );
     let table = stderr(&output);
     assert_eq!(summary_counts(&table)["getppid"], (100, 0), "{table}");
     // And a whole table, row for row, next to step 10's.
     let ls = ["-c", "ls", "-l", "/"];
-    let ours = stderr(&run(&solution("ch10_thread_array"), &ls));
+    let ours = stderr(&run(solution("ch10_thread_array"), &ls));
     let step10 = stderr(&run_binary("step10", &ls));
     assert_eq!(
         summary_counts(&ours),
