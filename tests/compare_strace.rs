@@ -261,11 +261,19 @@ fn lines_equal_strace_lines_whatever_the_programs_path() {
     // `-s` cuts, ends, sometimes inside an address. The masks must hold
     // wherever that is; the checkout's path (CI's, a user's) is one of them.
     let dir = scratch_dir("paths");
-    for length in 1..=64 {
-        let copy_dir = dir.join("x".repeat(length));
-        std::fs::create_dir(&copy_dir).unwrap();
-        let copy = copy_dir.join("tracee");
-        std::fs::copy(binary("tracee"), &copy).unwrap();
+    // Every copy is written before any runs: a test on another thread that
+    // forks while a copy is open for writing holds it open in its child until
+    // that child execs, and running the copy then fails with ETXTBSY.
+    let copies: Vec<_> = (1..=64)
+        .map(|length| {
+            let copy_dir = dir.join("x".repeat(length));
+            std::fs::create_dir(&copy_dir).unwrap();
+            let copy = copy_dir.join("tracee");
+            std::fs::copy(binary("tracee"), &copy).unwrap();
+            copy
+        })
+        .collect();
+    for copy in &copies {
         assert_all_lines_match_strace("step6", &[copy.to_str().unwrap(), "mixed"]);
     }
     std::fs::remove_dir_all(&dir).unwrap();
