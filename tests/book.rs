@@ -58,6 +58,16 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "step2-no-hash-bang.txt",
+        "./target/debug/step2 tests/programs/no-hash-bang.sh",
+        Check::Same,
+    ),
+    (
+        "step2-exec.txt",
+        "./target/debug/step2 sh -c 'exec /bin/echo ok'",
+        Check::Same,
+    ),
+    (
         "step2-traced-with-f.txt",
         "strace -f -o /dev/null ./target/debug/step2 true",
         Check::Same,
@@ -78,6 +88,16 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     ("strace-echo.txt", "strace echo hello", Check::Same),
+    (
+        "step4-restarts.txt",
+        "./target/debug/step4 ./target/debug/tracee restarts",
+        Check::Same,
+    ),
+    (
+        "step4-int80.txt",
+        "./target/debug/step4 ./target/debug/tracee int80-write",
+        Check::Same,
+    ),
     (
         "step4-c-echo.txt",
         "./target/debug/step4 -c echo hello",

@@ -17,7 +17,9 @@
 //! What it does not do yet: see any syscall after the exec (step 3). What it
 //! takes on trust: a SIGTRAP stop whose registers read "execve succeeded" is
 //! the one after an exec (a real SIGTRAP sent to the program at that very
-//! moment would be taken for it; step 6 asks the kernel instead).
+//! moment would be taken for it; and a 32-bit program that runs a 64-bit one
+//! leaves a number there that reads otherwise, so that its SIGTRAP is passed
+//! on and kills the new program; step 6 asks the kernel instead).
 //!
 //! Run it: `cargo build`, then `./target/debug/step2 echo hello`
 
@@ -184,14 +186,13 @@ fn run_to_end(child: Pid) -> Result<i32, String> {
 
 /// Whether the child, stopped by a SIGTRAP, has just made a successful
 /// `execve`: then its registers read as they did at the first stop. rax is 0,
-/// success, and orig_rax is `execve` or `execveat`, numbered from either
-/// table, since the program before or after the exec may be a 32-bit one
-/// (11, the 32-bit `execve`, is `munmap` here, but a `munmap` does not end in
-/// a SIGTRAP).
+/// success, and orig_rax is `execve` or `execveat`, numbered from the table
+/// of the new program's code: 64-bit, or 32-bit (11 or 358). (A 32-bit
+/// program that runs a 64-bit one leaves 11 there, which in the 64-bit table
+/// is `munmap`: that stop is taken for a signal.)
 fn is_stop_after_exec(child: Pid) -> bool {
     ptrace::getregs(child).is_ok_and(|regs| {
-        let number = regs.orig_rax;
-        regs.rax == 0 && (names::is_exec(number, false) || names::is_exec(number, true))
+        regs.rax == 0 && names::is_exec(regs.orig_rax, names::runs_32bit_code(&regs))
     })
 }
 // ANCHOR_END: run_to_end

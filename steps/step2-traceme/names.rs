@@ -40,17 +40,21 @@ pub fn is_exec(number: u64, is_32bit: bool) -> bool {
     execs.contains(&number)
 }
 
-/// Whether the syscall the child is stopped at is a 32-bit one. A 32-bit
-/// program runs in the 32-bit code segment, 0x23 (64-bit code runs in 0x33);
-/// a 64-bit program can make a 32-bit call too, with the `int $0x80`
+/// Whether the child runs 32-bit code, a 32-bit program: its code segment
+/// register is 0x23 (64-bit code runs in 0x33).
+pub fn runs_32bit_code(regs: &user_regs_struct) -> bool {
+    regs.cs == 0x23
+}
+
+/// Whether the syscall the child is stopped at is a 32-bit one: a 32-bit
+/// program's, or one that a 64-bit program made with the `int $0x80`
 /// instruction (bytes cd 80), which ends just before `rip`, where the
 /// program resumes. (64-bit calls use `syscall`, bytes 0f 05.)
 pub fn is_32bit(child: Pid, regs: &user_regs_struct) -> bool {
-    const CODE_SEGMENT_32: u64 = 0x23;
     const INT_0X80: u16 = u16::from_le_bytes([0xcd, 0x80]);
     let instruction = regs.rip.wrapping_sub(2) as ptrace::AddressType;
-    // PTRACE_PEEKTEXT: a word of the child's code, read through ptrace.
-    regs.cs == CODE_SEGMENT_32
+    // PTRACE_PEEKDATA: a word of the child's memory, read through ptrace.
+    runs_32bit_code(regs)
         || ptrace::read(child, instruction).is_ok_and(|word| word as u16 == INT_0X80)
 }
 // ANCHOR_END: names
