@@ -65,6 +65,68 @@ fn traced_program_inherits_what_it_would_untraced() {
 }
 
 #[test]
+fn a_program_that_runs_another_program_runs_as_it_would_untraced() {
+    // After each successful execve of the program's own (here one, with
+    // execve or with fexecve's execveat), the kernel stops a traced process
+    // with a SIGTRAP that no tracer may pass on.
+    let fexecve = [
+        binary("tracee"),
+        "fexecve",
+        "/bin/sh",
+        "-c",
+        "echo ok; exit 3",
+    ];
+    let commands: [&[&str]; 3] = [
+        &["sh", "-c", "exec sh -c 'echo ok; exit 3'"],
+        &["env", "sh", "-c", "echo ok; exit 3"],
+        &fexecve,
+    ];
+    for command in commands {
+        for runner in runners() {
+            let traced = [&runner, command].concat();
+            let output = run(traced[0], &traced[1..]);
+            assert_eq!(stdout(&output), "ok\n", "{traced:?}: {output:?}");
+            assert_eq!(output.status.code(), Some(3), "{traced:?}: {output:?}");
+        }
+    }
+}
+
+#[test]
+fn a_program_started_with_sigtrap_blocked_is_traced_and_keeps_its_mask() {
+    // A blocked SIGTRAP never stops the child after its execve: the kernel
+    // keeps it pending. The program must be traced all the same, and start
+    // with the mask it inherited.
+    let show_mask = ["grep", "SigBlk", "/proc/self/status"];
+    let untraced = run_binary("tracee", &[&["sigtrap-blocked"], &show_mask[..]].concat());
+    assert_eq!(stdout(&untraced), "SigBlk:\t0000000000000010\n");
+    for step in TRACING_STEPS {
+        let traced = [&["sigtrap-blocked", binary(step)], &show_mask[..]].concat();
+        let output = run_binary("tracee", &traced);
+        assert_eq!(stdout(&output), stdout(&untraced), "{step}: {output:?}");
+        assert_eq!(output.status.code(), Some(0), "{step}: {output:?}");
+        let trace = stderr(&output);
+        let end = [
+            "+++ exited with 0 +++\n",
+            "step2: child exited with status 0\n",
+        ];
+        assert!(
+            end.iter().any(|end| trace.ends_with(end)),
+            "{step}: {trace}"
+        );
+    }
+}
+
+#[test]
+fn double_dash_ends_the_options() {
+    // As for strace: `stepN -- COMMAND`, where COMMAND may start with a dash.
+    for runner in runners() {
+        let command = [&runner[..], &["--", "sh", "-c", "exit 3"]].concat();
+        let output = run(command[0], &command[1..]);
+        assert_eq!(output.status.code(), Some(3), "{runner:?}: {output:?}");
+    }
+}
+
+#[test]
 fn a_closed_stdout_stays_closed() {
     // Untraced, echo finds no stdout, says so, and fails.
     let script = r#""$@" /bin/echo hi >&-"#;
@@ -275,6 +337,19 @@ fn a_script_without_its_interpreter_is_explained() {
             message.contains("its interpreter, /no/such/interpreter (the #! line), does not exist"),
             "{message}"
         );
+    }
+}
+
+#[test]
+fn a_script_without_its_hash_bang_line_is_explained() {
+    // execve fails with ENOEXEC: the file is no program, and names none.
+    for step in TRACING_STEPS {
+        let message = refusal(step, &[NO_HASH_BANG], 1);
+        assert!(
+            message.contains("it is not a program, and has no #! line to name what runs it"),
+            "{message}"
+        );
+        assert!(!message.contains("built for another"), "{message}");
     }
 }
 

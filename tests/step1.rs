@@ -53,3 +53,18 @@ fn step1_raw_syscall_is_a_real_write_as_strace_sees_it() {
         .count();
     assert_eq!(failed, 2, "{trace}");
 }
+
+#[test]
+fn step1_says_in_one_line_that_stdout_cannot_be_written() {
+    // /dev/full fails every write with ENOSPC, as a full disk would;
+    // println! would panic, with a backtrace.
+    let output = std::process::Command::new(binary("step1"))
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        stderr(&output),
+        "step1: cannot write to stdout: No space left on device (os error 28)\n"
+    );
+}

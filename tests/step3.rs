@@ -79,3 +79,28 @@ fn step3_is_still_fooled_by_an_exec_in_the_program() {
     let trace = stderr(&run_binary("step3", &["sh", "-c", "exec /bin/true"]));
     assert!(trace.contains("\nexecve\nexecve\nexecve\n"), "{trace}");
 }
+
+#[test]
+fn step3_does_not_name_a_32_bit_call_from_the_64_bit_table() {
+    // int $0x80 from a 64-bit program: 4 is write in the 32-bit table, stat
+    // in the 64-bit one.
+    let output = run_binary("step3", &[binary("tracee"), "int80-write"]);
+    assert_eq!(stdout(&output), "int 0x80\n");
+    let trace = stderr(&output);
+    assert_eq!(lines_named(&trace, "32-bit syscall 4"), 2, "{trace}");
+    assert_eq!(lines_named(&trace, "stat"), 0, "{trace}");
+    // A 32-bit program: every call is one, its execve too, which the kernel
+    // numbers 11 from then on.
+    let program = program_32bit();
+    let output = run_binary("step3", &[program.to_str().unwrap()]);
+    assert_eq!(stdout(&output), "32-bit\n");
+    let trace = stderr(&output);
+    let expected = [
+        "32-bit syscall 11",
+        "32-bit syscall 4",
+        "32-bit syscall 4",
+        "32-bit syscall 252",
+        "+++ exited with 0 +++",
+    ];
+    assert_eq!(trace.lines().collect::<Vec<_>>(), expected, "{trace}");
+}

@@ -12,7 +12,9 @@
 //!
 //! Run it: `cargo build`, then `./target/debug/step1`
 
-use std::io;
+use std::fmt::Arguments;
+use std::io::{self, Write};
+use std::process;
 
 // ANCHOR: numbers
 /// The number of the `write` syscall on x86_64 (see `syscalls::Sysno::write`,
@@ -30,19 +32,19 @@ fn main() {
 
     // ANCHOR: success
     let rax = raw_write(STDOUT, message);
-    println!(
+    say(format_args!(
         "write(1, message, {}) returned {rax} in rax: the number of bytes written",
         message.len()
-    );
+    ));
     // ANCHOR_END: success
 
     // ANCHOR: failure
     let rax = raw_write(BAD_FD, message);
-    println!(
+    say(format_args!(
         "write(-1, message, {}) returned {rax} in rax: minus EBADF ({}), \"bad file descriptor\"",
         message.len(),
         libc::EBADF,
-    );
+    ));
 
     // The same failing call through libc: the C library sees the negative
     // number, stores its opposite in the thread-local `errno`, and returns -1.
@@ -50,13 +52,26 @@ fn main() {
     // only reads from it.
     let ret = unsafe { libc::write(BAD_FD, message.as_ptr().cast(), message.len()) };
     let errno = io::Error::last_os_error();
-    println!(
+    say(format_args!(
         "libc's write(-1, message, {}) returned {ret} and set errno to {} ({errno})",
         message.len(),
         errno.raw_os_error().unwrap_or_default(),
-    );
+    ));
     // ANCHOR_END: failure
 }
+
+// ANCHOR: say
+/// Prints a line on stdout, like `println!`, which panics when stdout cannot
+/// be written (a full disk, `>/dev/full`, a closed pipe): say so in one line
+/// instead, as every step does.
+fn say(line: Arguments) {
+    if let Err(error) = writeln!(io::stdout(), "{line}") {
+        // If stderr cannot be written either, there is no one left to tell.
+        let _ = writeln!(io::stderr(), "step1: cannot write to stdout: {error}");
+        process::exit(1);
+    }
+}
+// ANCHOR_END: say
 
 // ANCHOR: raw_write
 /// Asks the kernel to write `bytes` to the file descriptor `fd`, with the

@@ -8,6 +8,7 @@
 use std::env;
 use std::ffi::{CString, OsStr};
 use std::fs;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -65,13 +66,33 @@ pub fn explain_exec_failure(program: &Path, errno: Errno) -> String {
              system?)"
                 .to_string()
         }
-        (Errno::ENOEXEC, _) => {
+        (Errno::ENOEXEC, Some(interpreter)) => {
+            format!(
+                "its interpreter, {interpreter} (the #! line), is not a program this machine can run"
+            )
+        }
+        // Not a program, and no #! line: a text file, most likely a script
+        // whose first line does not say what runs it. (A shell would try it
+        // with sh; execve does not.)
+        (Errno::ENOEXEC, None) if !is_elf(program) => {
+            "it is not a program, and has no #! line to name what runs it (a script needs \
+             one as its first line, such as #!/bin/sh)"
+                .to_string()
+        }
+        (Errno::ENOEXEC, None) => {
             "it is not a program this machine can run (built for another one?)".to_string()
         }
         // Any other error: its name and description say it all.
         (errno, _) => return format!("cannot execute {shown}: {errno}"),
     };
     format!("cannot execute {shown}: {why} ({errno})")
+}
+
+/// Whether `program` starts as a Linux program does: the ELF magic number.
+fn is_elf(program: &Path) -> bool {
+    let mut magic = [0; 4];
+    let read = fs::File::open(program).and_then(|mut file| file.read_exact(&mut magic));
+    read.is_ok() && magic == *b"\x7fELF"
 }
 
 /// The interpreter named by a script's `#!` line, if `program` is a script.

@@ -10,9 +10,16 @@
 //!
 //! The program must run exactly as it would untraced: it inherits what the
 //! tracer was given (see `no_main` below), its output is its own, and its exit
-//! status becomes the tracer's.
+//! status becomes the tracer's. A program that runs another program (`env`,
+//! a version manager's shim, `sh -c 'exec …'`) stops once more after that
+//! `execve`, with a SIGTRAP of the kernel's that must not be passed on.
 //!
-//! What it does not do yet: see any syscall after the exec (step 3).
+//! What it does not do yet: see any syscall after the exec (step 3). What it
+//! takes on trust: a SIGTRAP stop whose registers read "execve succeeded" is
+//! the one after an exec (a real SIGTRAP sent to the program at that very
+//! moment would be taken for it; and a 32-bit program that runs a 64-bit one
+//! leaves a number there that reads otherwise, so that its SIGTRAP is passed
+//! on and kills the new program; step 6 asks the kernel instead).
 //!
 //! Run it: `cargo build`, then `./target/debug/step2 echo hello`
 
@@ -27,24 +34,32 @@
 // ANCHOR_END: no_main
 
 mod exec;
+mod names;
 mod output;
 mod spawn;
 
 use std::env;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::process;
 
 use nix::sys::ptrace;
+use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use syscalls::{Errno, Sysno};
+use syscalls::Errno;
 
 // ANCHOR: main
 #[unsafe(no_mangle)]
 extern "C" fn main() -> libc::c_int {
-    let command: Vec<OsString> = env::args_os().skip(1).collect();
+    let mut command: Vec<OsString> = env::args_os().skip(1).collect();
+    // `--` ends the options, as it does for strace: step 2 has none, but a
+    // reader's habits are strace's.
+    if command.first().is_some_and(|word| word == "--") {
+        command.remove(0);
+    }
     if command.is_empty() {
         output::line(
             "step2: no command to trace; usage: step2 COMMAND [ARGS...], e.g. step2 ls -l",
@@ -74,7 +89,7 @@ fn trace(command: &[OsString]) -> Result<i32, String> {
 /// Reads and shows the registers of the child, stopped just after `execve`.
 fn show_stop_after_exec(child: Pid) -> Result<(), String> {
     let regs = ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))?;
-    let syscall = Sysno::new(regs.orig_rax as usize).map_or("unknown", |sysno| sysno.name());
+    let syscall = names::call_name(regs.orig_rax, names::is_32bit(child, &regs));
     let code = mapped_file(child, regs.rip).unwrap_or_else(|| "unknown".to_string());
     output::line(format_args!(
         "step2: child {child} is stopped right after its execve; its registers:"
@@ -117,13 +132,17 @@ fn describe_result(rax: u64) -> String {
 /// /proc/PID/maps: for a dynamically linked program, the dynamic loader; for
 /// a static one, the program itself.
 fn mapped_file(child: Pid, address: u64) -> Option<String> {
-    let maps = fs::read_to_string(format!("/proc/{child}/maps")).ok()?;
-    maps.lines().find_map(|line| {
-        // "start-end perms offset dev inode   path"
-        let mut fields = line.split_whitespace();
-        let (start, end) = fields.next()?.split_once('-')?;
+    // Bytes, not text: a file's name need not be UTF-8.
+    let maps = fs::read(format!("/proc/{child}/maps")).ok()?;
+    maps.split(|&byte| byte == b'\n').find_map(|line| {
+        // "start-end perms offset dev inode   path": five fields, each
+        // followed by one space, then the path, padded on its left, which
+        // is the rest of the line, spaces and all.
+        let mut fields = line.splitn(6, |&byte| byte == b' ');
+        let range = std::str::from_utf8(fields.next()?).ok()?;
+        let (start, end) = range.split_once('-')?;
         let range = u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?;
-        let path = Path::new(fields.nth(4)?);
+        let path = Path::new(OsStr::from_bytes(fields.nth(4)?.trim_ascii_start()));
         let name = path.file_name()?.to_string_lossy();
         range.contains(&address).then(|| name.into_owned())
     })
@@ -135,8 +154,18 @@ fn mapped_file(child: Pid, address: u64) -> Option<String> {
 fn run_to_end(child: Pid) -> Result<i32, String> {
     let mut signal = None;
     loop {
-        ptrace::cont(child, signal).map_err(|e| format!("cannot resume the child: {e}"))?;
+        ptrace::cont(child, signal.take()).map_err(|e| format!("cannot resume the child: {e}"))?;
         match waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))? {
+            // The program ran another program: the kernel stops a traced
+            // process after every successful execve, with a SIGTRAP of its
+            // own. It is ours, not the program's: passed on, it would kill
+            // the new program before its first instruction.
+            WaitStatus::Stopped(_, Signal::SIGTRAP) if is_stop_after_exec(child) => {
+                output::line(format_args!(
+                    "step2: child {child} is stopped right after another execve (the program \
+                     ran another program): resumed without the SIGTRAP"
+                ));
+            }
             // A traced child stops each time a signal reaches it, so that a
             // tracer could look at it. We do not: pass the signal on as we
             // resume, or the program would never get it.
@@ -153,6 +182,18 @@ fn run_to_end(child: Pid) -> Result<i32, String> {
             other => return Err(format!("unexpected report from the child: {other:?}")),
         }
     }
+}
+
+/// Whether the child, stopped by a SIGTRAP, has just made a successful
+/// `execve`: then its registers read as they did at the first stop. rax is 0,
+/// success, and orig_rax is `execve` or `execveat`, numbered from the table
+/// of the new program's code: 64-bit, or 32-bit (11 or 358). (A 32-bit
+/// program that runs a 64-bit one leaves 11 there, which in the 64-bit table
+/// is `munmap`: that stop is taken for a signal.)
+fn is_stop_after_exec(child: Pid) -> bool {
+    ptrace::getregs(child).is_ok_and(|regs| {
+        regs.rax == 0 && names::is_exec(regs.orig_rax, names::runs_32bit_code(&regs))
+    })
 }
 // ANCHOR_END: run_to_end
 // ANCHOR_END: all

@@ -136,17 +136,80 @@ fn exit_child() -> ! {
 /// kill it if we die, let it exec, and wait for the stop after its `execve`.
 fn start_tracing(child: Pid, program: &Path, failure: PipeReader) -> Result<(), String> {
     if wait_for_stop(child, Signal::SIGSTOP)? {
-        die_with_tracer(child)
-            .and_then(|()| resume(child))
-            .inspect_err(|_| kill_child(child))?;
+        let mask = prepare_exec(child).inspect_err(|_| kill_child(child))?;
         if wait_for_stop(child, Signal::SIGTRAP)? {
-            return Ok(());
+            // The program's first instruction has not run: give it back the
+            // signal mask it inherited.
+            return set_signal_mask(child, mask).inspect_err(|_| kill_child(child));
         }
     }
     // The child ended instead: the pipe says why.
     Err(child_failure(failure, program))
 }
+
+/// At the child's SIGSTOP: set our option, make sure that the SIGTRAP after
+/// `execve` can stop it, and let it exec. Returns its signal mask as it was.
+fn prepare_exec(child: Pid) -> Result<u64, String> {
+    die_with_tracer(child)?;
+    // A blocked signal never stops a process: the kernel keeps it pending.
+    // The child inherited its mask from us, and we from whoever started us;
+    // with SIGTRAP blocked there, the program would run untraced. So let
+    // SIGTRAP through for the exec, until the stop after it.
+    let mask = signal_mask(child)?;
+    set_signal_mask(child, mask & !signal_bit(Signal::SIGTRAP))?;
+    resume(child)?;
+    Ok(mask)
+}
 // ANCHOR_END: start_tracing
+
+// ANCHOR: signal_mask
+/// A process's set of blocked signals, as the kernel keeps it: bit N - 1 for
+/// signal N.
+fn signal_bit(signal: Signal) -> u64 {
+    1 << (signal as u32 - 1)
+}
+
+/// The stopped child's blocked signals (`PTRACE_GETSIGMASK`, Linux 3.11).
+fn signal_mask(child: Pid) -> Result<u64, String> {
+    let mut mask: u64 = 0;
+    // SAFETY: the kernel writes its 8-byte signal set into `mask`, 8 bytes.
+    let result = unsafe {
+        libc::ptrace(
+            libc::PTRACE_GETSIGMASK,
+            child.as_raw(),
+            size_of::<u64>(),
+            &raw mut mask,
+        )
+    };
+    match result {
+        -1 => Err(format!(
+            "cannot read the child's signal mask: {}",
+            Errno::last()
+        )),
+        _ => Ok(mask),
+    }
+}
+
+/// Sets the stopped child's blocked signals (`PTRACE_SETSIGMASK`).
+fn set_signal_mask(child: Pid, mask: u64) -> Result<(), String> {
+    // SAFETY: the kernel reads its 8-byte signal set from `mask`, 8 bytes.
+    let result = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SETSIGMASK,
+            child.as_raw(),
+            size_of::<u64>(),
+            &raw const mask,
+        )
+    };
+    match result {
+        -1 => Err(format!(
+            "cannot set the child's signal mask: {}",
+            Errno::last()
+        )),
+        _ => Ok(()),
+    }
+}
+// ANCHOR_END: signal_mask
 
 /// Waits for the child's next report: `true` if it stopped with `signal`,
 /// `false` if it ended (it failed before the program could run).

@@ -13,7 +13,9 @@
 //! A signal sent to the program stops it too, with that signal instead of
 //! SIGTRAP: such a stop is no syscall, so it is passed on, not printed. (A
 //! program that gets a real SIGTRAP, or that runs another program, would still
-//! fool it; step 6 makes the difference certain.)
+//! fool it; step 6 makes the difference certain.) A 32-bit call is numbered
+//! from another table than x86_64's: it is printed as `32-bit syscall N`,
+//! not named (step 6 names it).
 //!
 //! Run it: `cargo build`, then `./target/debug/step3 echo hello`
 
@@ -23,6 +25,11 @@
 
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
+// Step 3 takes every SIGTRAP stop for a syscall stop, the stop after an
+// exec included (its lesson), so it has no use for `names::is_exec`.
+#[allow(dead_code)]
+#[path = "../step2-traceme/names.rs"]
+mod names;
 #[path = "../step2-traceme/output.rs"]
 mod output;
 #[path = "../step2-traceme/spawn.rs"]
@@ -36,11 +43,14 @@ use nix::sys::ptrace;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use syscalls::Sysno;
 
 #[unsafe(no_mangle)]
 extern "C" fn main() -> libc::c_int {
-    let command: Vec<OsString> = env::args_os().skip(1).collect();
+    let mut command: Vec<OsString> = env::args_os().skip(1).collect();
+    // `--` ends the options, as it does for strace (step 3 has none).
+    if command.first().is_some_and(|word| word == "--") {
+        command.remove(0);
+    }
     if command.is_empty() {
         output::line(
             "step3: no command to trace; usage: step3 COMMAND [ARGS...], e.g. step3 ls -l",
@@ -75,7 +85,10 @@ fn print_every_stop(child: Pid) -> Result<i32, String> {
             WaitStatus::Stopped(_, Signal::SIGTRAP) => {
                 let regs =
                     ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))?;
-                output::line(syscall_name(regs.orig_rax));
+                output::line(names::call_name(
+                    regs.orig_rax,
+                    names::is_32bit(child, &regs),
+                ));
                 None
             }
             // Any other signal is one sent to the program; it stops the child
@@ -89,14 +102,6 @@ fn print_every_stop(child: Pid) -> Result<i32, String> {
     }
 }
 // ANCHOR_END: loop
-
-/// The name of syscall number `number`, as strace writes it.
-fn syscall_name(number: u64) -> String {
-    match Sysno::new(number as usize) {
-        Some(sysno) => sysno.name().to_string(),
-        None => format!("syscall_{number:#x}"),
-    }
-}
 
 /// Prints how the child ended, as strace does, and returns the exit code to
 /// pass on.

@@ -9,10 +9,19 @@
 //! With `-c`, it prints no lines but counts, and at the end shows the same
 //! table as `strace -c`: time, calls and errors per syscall.
 //!
+//! Ctrl-C, SIGTERM or SIGHUP: the tracer kills the program, prints what it
+//! has (the table, with `-c`), and dies of the same signal, as strace does.
+//!
 //! What it still gets wrong (step 6 fixes it): a stop with SIGTRAP is taken
 //! for a syscall stop, so a program that gets a real SIGTRAP, or that runs
-//! another program (a successful `execve` ends in an extra SIGTRAP), throws
-//! the entry/exit pairing off. Arguments are shown as `...` until step 5.
+//! another program (a successful `execve` or `execveat` ends in an extra
+//! SIGTRAP), throws the entry/exit pairing off; it warns of the second.
+//! Arguments are shown as `...` until step 5, and so is what strace says of
+//! some results (`= 0x8000 (flags O_RDONLY|O_LARGEFILE)`): step 4 writes the
+//! number, in the base strace writes it in. A 32-bit call (a 32-bit program,
+//! or `int $0x80`) is numbered from another table: step 4 says it is one,
+//! and gives its number; step 6 has that table. Ctrl-C kills the program
+//! before its own handler can run (steps 2 and 3 share that fault).
 //!
 //! Run it: `cargo build`, then `./target/debug/step4 -c ls` (under `cargo run`,
 //! the loader makes extra calls that would be counted too: see the README).
@@ -23,6 +32,9 @@
 
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
+mod interrupt;
+#[path = "../step2-traceme/names.rs"]
+mod names;
 #[path = "../step2-traceme/output.rs"]
 mod output;
 #[path = "../step2-traceme/spawn.rs"]
@@ -95,24 +107,48 @@ fn parse_args(args: Vec<OsString>) -> Result<Options, String> {
     })
 }
 
+// ANCHOR: trace
 /// Runs the command under our control and returns the exit code the tracer
 /// should end with: the program's own.
 fn trace(options: &Options) -> Result<i32, String> {
     let child = spawn::spawn_traced(&options.command)?;
+    interrupt::kill_child_on_ending_signals(child);
     let mut tracer = Tracer {
         count: options.count,
         summary: Summary::new(),
+        summary_32bit: Summary::new(),
         execs: 0,
     };
-    tracer
-        .follow_syscalls(child)
-        .inspect_err(|_| spawn::kill_child(child))
+    let ended = tracer.follow_syscalls(child);
+    if let Some(signal) = interrupt::received() {
+        // Ctrl-C, say: the handler has killed the child. Whatever the loop
+        // saw last, reap it (an error means it did not), show what was
+        // counted, and end as strace ends.
+        if ended.is_err() {
+            spawn::kill_child(child);
+        }
+        tracer.print_summary();
+        interrupt::die_of(signal);
+    }
+    let (inside, status) = ended.inspect_err(|_| spawn::kill_child(child))?;
+    tracer.finish(inside, status)
 }
+// ANCHOR_END: trace
 
 // ANCHOR: records
+/// A syscall as its entry stop shows it: its number, whether it is a 32-bit
+/// one, and its first two arguments, which say how strace writes a few
+/// results (`fcntl`'s flags in hex, its descriptors in decimal).
+#[derive(Clone, Copy)]
+struct Call {
+    number: u64,
+    is_32bit: bool,
+    args: [u64; 2],
+}
+
 /// A syscall that the child has entered and not yet left.
 struct Entered {
-    number: u64,
+    call: Call,
     at: Instant,
 }
 
@@ -121,6 +157,8 @@ struct Tracer {
     /// `-c` was given.
     count: bool,
     summary: Summary,
+    /// 32-bit calls, in a table of their own, as strace counts them.
+    summary_32bit: Summary,
     /// How many successful `execve` calls we have seen.
     execs: u32,
 }
@@ -129,12 +167,20 @@ struct Tracer {
 impl Tracer {
     // ANCHOR: loop
     /// Follows the child from syscall stop to syscall stop until it ends,
-    /// pairing each entry stop with the exit stop that follows it.
-    fn follow_syscalls(&mut self, child: Pid) -> Result<i32, String> {
+    /// pairing each entry stop with the exit stop that follows it. Returns
+    /// the syscall it was still inside, if any, and how it ended.
+    fn follow_syscalls(&mut self, child: Pid) -> Result<(Option<Entered>, WaitStatus), String> {
         // The child is stopped right after its execve: the entry of that
         // execve happened before we were tracing, so this stop is its exit.
+        // (That it is execve we know; orig_rax may say 11 instead, execve's
+        // number in the 32-bit table, when the program is a 32-bit one.)
         let regs = get_registers(child)?;
-        self.syscall_done(regs.orig_rax, regs.rax, Duration::ZERO);
+        let execve = Call {
+            number: Sysno::execve as u64,
+            is_32bit: false,
+            args: [0, 0],
+        };
+        self.syscall_done(execve, regs.rax, Duration::ZERO);
 
         // The state the kernel does not give us: are we inside a syscall?
         let mut inside: Option<Entered> = None;
@@ -149,20 +195,24 @@ impl Tracer {
                         // Outside a syscall, a stop is an entry: note which
                         // syscall, and when.
                         None => Some(Entered {
-                            number: regs.orig_rax,
+                            call: Call {
+                                number: regs.orig_rax,
+                                is_32bit: names::is_32bit(child, &regs),
+                                args: [regs.rdi, regs.rsi],
+                            },
                             at: Instant::now(),
                         }),
                         // Inside one, it is that syscall's exit: rax holds
                         // its result.
                         Some(entered) => {
-                            self.syscall_done(entered.number, regs.rax, entered.at.elapsed());
+                            self.syscall_done(entered.call, regs.rax, entered.at.elapsed());
                             None
                         }
                     };
                 }
                 // A signal for the program, not a syscall: pass it on.
                 WaitStatus::Stopped(_, other) => signal = Some(other),
-                ended => return self.finish(inside, ended),
+                ended => return Ok((inside, ended)),
             }
         }
     }
@@ -170,23 +220,31 @@ impl Tracer {
 
     // ANCHOR: syscall_done
     /// At a syscall's exit: count it (`-c`), or print it as strace does.
-    fn syscall_done(&mut self, number: u64, rax: u64, time: Duration) {
+    fn syscall_done(&mut self, call: Call, rax: u64, time: Duration) {
         if self.count {
-            let counts = self.summary.entry(number).or_default();
+            // Counted as strace counts: a number that is no syscall gets no
+            // row, and 32-bit calls have a table of their own.
+            let summary = match call.is_32bit {
+                true => &mut self.summary_32bit,
+                false if Sysno::new(call.number as usize).is_none() => return,
+                false => &mut self.summary,
+            };
+            let counts = summary.entry(call.number).or_default();
             counts.add(time, error_number(rax).is_some());
         } else {
-            print_syscall(number, &format_result(number, rax));
+            print_syscall(call, &format_result(call, rax));
         }
-        if number == Sysno::execve as u64 && error_number(rax).is_none() {
+        if names::is_exec(call.number, call.is_32bit) && error_number(rax).is_none() {
             self.exec_done();
         }
     }
     // ANCHOR_END: syscall_done
 
     // ANCHOR: exec_done
-    /// The first successful `execve` started the program. Any later one is
-    /// the program's own, and ends in an extra SIGTRAP stop that step 4 takes
-    /// for a syscall entry: say so once, rather than mislead in silence.
+    /// The first successful `execve` started the program. Any later one (or
+    /// `execveat`, which `fexecve` makes) is the program's own, and ends in an
+    /// extra SIGTRAP stop that step 4 takes for a syscall entry: say so once,
+    /// rather than mislead in silence.
     fn exec_done(&mut self) {
         self.execs += 1;
         if self.execs == 2 {
@@ -213,38 +271,47 @@ impl Tracer {
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
         if self.count {
-            for line in summary::table(&self.summary, syscall_name) {
-                output::line(line);
-            }
+            self.print_summary();
         } else {
             if let Some(entered) = inside {
-                print_syscall(entered.number, "?");
+                print_syscall(entered.call, "?");
             }
             output::line(format_args!("+++ {ending} +++"));
         }
         Ok(exit_code)
+    }
+
+    /// With `-c`, the tables: the 64-bit calls', then, if there were any,
+    /// the 32-bit calls', under strace's heading, each row named by its
+    /// number (a name of one word, as every row's is).
+    fn print_summary(&self) {
+        if !self.count {
+            return;
+        }
+        for line in summary::table(&self.summary, names::syscall_name) {
+            output::line(line);
+        }
+        if !self.summary_32bit.is_empty() {
+            output::line("System call usage summary for 32 bit mode:");
+            let name = |number| format!("syscall_{number}");
+            for line in summary::table(&self.summary_32bit, name) {
+                output::line(line);
+            }
+        }
     }
 }
 
 // ANCHOR: print_syscall
 /// One line of the trace: `name(...) = result`, with the `=` where strace puts
 /// it when the call is short, after column 40.
-fn print_syscall(number: u64, result: &str) {
-    let call = format!("{}(...)", syscall_name(number));
+fn print_syscall(call: Call, result: &str) {
+    let call = format!("{}(...)", names::call_name(call.number, call.is_32bit));
     output::line(format_args!("{call:<39} = {result}"));
 }
 // ANCHOR_END: print_syscall
 
 fn get_registers(child: Pid) -> Result<libc::user_regs_struct, String> {
     ptrace::getregs(child).map_err(|e| format!("cannot read registers: {e}"))
-}
-
-/// The name of syscall number `number`, as strace writes it.
-fn syscall_name(number: u64) -> String {
-    match Sysno::new(number as usize) {
-        Some(sysno) => sysno.name().to_string(),
-        None => format!("syscall_{number:#x}"),
-    }
 }
 
 // ANCHOR: result
@@ -256,18 +323,84 @@ fn error_number(rax: u64) -> Option<i32> {
 }
 
 /// A syscall's result as strace writes it: `-1 ENOENT (No such file or
-/// directory)` for an error, hex for an address, decimal otherwise.
-fn format_result(number: u64, rax: u64) -> String {
+/// directory)` for an error; in hex, addresses and the flags some calls
+/// return; `umask`'s mask in octal; decimal otherwise.
+fn format_result(call: Call, rax: u64) -> String {
     if let Some(errno) = error_number(rax) {
-        let name = Errno::new(errno)
-            .name_and_description()
-            .map_or("E???", |(name, _)| name);
-        return format!("-1 {name} ({})", error_description(errno));
+        return format_error(errno);
     }
-    match Sysno::new(number as usize) {
-        Some(Sysno::brk | Sysno::mmap | Sysno::mremap | Sysno::shmat) => format!("{rax:#x}"),
-        _ => (rax as i64).to_string(),
+    match written_as(call) {
+        // C's "%#x": no 0x before a 0.
+        Base::Hex if rax == 0 => "0".to_string(),
+        Base::Hex => format!("{rax:#x}"),
+        // C's "%#03o": a 0 first, three digits at least (022, 000).
+        Base::Octal => format!("0{rax:02o}"),
+        Base::Decimal => (rax as i64).to_string(),
     }
+}
+
+enum Base {
+    Decimal,
+    Hex,
+    Octal,
+}
+
+/// The base strace 6.1 writes a syscall's result in, on x86_64. Some calls
+/// return flags only for some arguments: `fcntl`'s second, the command,
+/// `prctl`'s first (and its second, for the speculation control), and
+/// `membarrier`'s first. A 32-bit call's number is from another table, so
+/// its result is left in decimal.
+fn written_as(call: Call) -> Base {
+    const MEMBARRIER_CMD_QUERY: i32 = 0;
+    const PR_SPEC_L1D_FLUSH: i32 = 2;
+    let [first, second] = call.args.map(|arg| arg as i32);
+    match Sysno::new(call.number as usize) {
+        _ if call.is_32bit => Base::Decimal,
+        Some(Sysno::brk | Sysno::mmap | Sysno::mremap | Sysno::shmat | Sysno::personality) => {
+            Base::Hex
+        }
+        Some(Sysno::umask) => Base::Octal,
+        Some(Sysno::fcntl)
+            if [
+                libc::F_GETFD,
+                libc::F_GETFL,
+                libc::F_GETLEASE,
+                libc::F_GET_SEALS,
+            ]
+            .contains(&second) =>
+        {
+            Base::Hex
+        }
+        Some(Sysno::prctl)
+            if first == libc::PR_GET_SECUREBITS
+                || (first == libc::PR_GET_SPECULATION_CTRL && second <= PR_SPEC_L1D_FLUSH) =>
+        {
+            Base::Hex
+        }
+        Some(Sysno::membarrier) if first == MEMBARRIER_CMD_QUERY => Base::Hex,
+        _ => Base::Decimal,
+    }
+}
+
+/// An error: its name and the C library's text for it. The kernel's own
+/// "restart" errors, which a signal's arrival makes, never reach the program
+/// (the kernel restarts the call, or turns them into EINTR), and have no
+/// text of the C library's: strace writes them with `?`, and its own text.
+fn format_error(errno: i32) -> String {
+    let restart = match errno {
+        512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
+        513 => Some(("ERESTARTNOINTR", "To be restarted")),
+        514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
+        516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
+        _ => None,
+    };
+    if let Some((name, text)) = restart {
+        return format!("? {name} ({text})");
+    }
+    let name = Errno::new(errno)
+        .name_and_description()
+        .map_or("E???", |(name, _)| name);
+    format!("-1 {name} ({})", error_description(errno))
 }
 
 /// The C library's text for an error number: the one strace prints.

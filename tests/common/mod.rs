@@ -202,6 +202,12 @@ pub const NO_INTERPRETER: &str = concat!(
     "/tests/programs/no-interpreter.sh"
 );
 
+/// A script without its `#!` line.
+pub const NO_HASH_BANG: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/programs/no-hash-bang.sh"
+);
+
 /// The profile the book shows that allows every syscall.
 pub const ALLOW_EVERYTHING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -277,13 +283,15 @@ pub fn read(path: &Path) -> String {
 }
 
 /// Syscalls whose result is a process or thread id, which differs run to run.
-pub const PID_RESULTS: [&str; 7] = [
+pub const PID_RESULTS: [&str; 9] = [
     "getpid",
     "getppid",
     "gettid",
     "set_tid_address",
     "vfork",
     "fork",
+    "clone",
+    "clone3",
     "wait4",
 ];
 
@@ -526,4 +534,52 @@ pub fn state(pid: i32) -> Option<char> {
 pub fn state_in(stat_file: &Path) -> Option<char> {
     let stat = std::fs::read_to_string(stat_file).ok()?;
     stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// A 32-bit program, written here byte by byte, with no compiler or 32-bit C
+/// library: it writes "32-bit\n" with the i386 `write` (4) and ends with the
+/// i386 `exit_group` (252), both made with `int $0x80`. (The kernel must run
+/// 32-bit code, as for `tracee int80-write`.) Returns its path, in a new
+/// directory.
+pub fn program_32bit() -> std::path::PathBuf {
+    const LOAD_AT: u32 = 0x0804_8000;
+    const HEADERS: u32 = 52 + 32; // the ELF header, one program header
+    let message = b"32-bit\n";
+    let mut code: Vec<u8> = Vec::new();
+    let code_len = 31;
+    let message_at = LOAD_AT + HEADERS + code_len;
+    let mov = |register: u8, value: u32| [&[register][..], &value.to_le_bytes()].concat();
+    code.extend(mov(0xb8, 4)); // mov eax, 4: write
+    code.extend(mov(0xbb, 1)); // mov ebx, 1: stdout
+    code.extend(mov(0xb9, message_at)); // mov ecx, the message
+    code.extend(mov(0xba, message.len() as u32)); // mov edx, its length
+    code.extend([0xcd, 0x80]); // int $0x80
+    code.extend(mov(0xb8, 252)); // mov eax, 252: exit_group
+    code.extend([0x31, 0xdb]); // xor ebx, ebx: status 0
+    code.extend([0xcd, 0x80]); // int $0x80
+    assert_eq!(code.len() as u32, code_len);
+    let size = HEADERS + code_len + message.len() as u32;
+
+    let mut elf: Vec<u8> = b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0".to_vec(); // 32-bit, LE
+    let halves: [u16; 2] = [2, 3]; // an executable, for EM_386
+    elf.extend(halves.iter().flat_map(|half| half.to_le_bytes()));
+    // version, entry point, program headers' offset, sections' offset, flags
+    let words = [1, LOAD_AT + HEADERS, 52, 0, 0];
+    elf.extend(words.iter().flat_map(|word| word.to_le_bytes()));
+    // header size, program header size and count, section header size,
+    // count and names' index
+    let halves: [u16; 6] = [52, 32, 1, 0, 0, 0];
+    elf.extend(halves.iter().flat_map(|half| half.to_le_bytes()));
+    // One PT_LOAD of the whole file, read and execute, at LOAD_AT.
+    let segment = [1, 0, LOAD_AT, LOAD_AT, size, size, 5, 0x1000];
+    elf.extend(segment.iter().flat_map(|word| word.to_le_bytes()));
+    elf.extend(code);
+    elf.extend(message);
+    assert_eq!(elf.len() as u32, size);
+
+    let path = scratch_dir("32-bit").join("hello32");
+    std::fs::write(&path, elf).unwrap();
+    let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&path, executable).unwrap();
+    path
 }

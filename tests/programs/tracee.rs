@@ -48,6 +48,21 @@
 //!                           sent to it stops it for its tracer at once)
 //!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
 //!                           strace 6.1) and 1000, which is no syscall
+//!   tracee sigtrap-blocked CMD  runs CMD with SIGTRAP blocked, as a tracer
+//!                           started by such a parent would run it
+//!   tracee fexecve PROGRAM [ARGS]  runs PROGRAM with fexecve, which makes
+//!                           execveat(fd, "", …, AT_EMPTY_PATH)
+//!   tracee restarts         makes three calls that a signal (SIGALRM,
+//!                           handled without SA_RESTART, sent by a second
+//!                           thread) interrupts, each with another of the
+//!                           kernel's restart errors: read (ERESTARTSYS),
+//!                           pause (ERESTARTNOHAND), nanosleep
+//!                           (ERESTART_RESTARTBLOCK)
+//!   tracee formats          between two writes, calls whose result strace
+//!                           writes in hex or octal: umask, fcntl (F_GETFL,
+//!                           F_GETFD, F_GETLEASE, F_GET_SEALS), personality,
+//!                           prctl (PR_GET_SECUREBITS,
+//!                           PR_GET_SPECULATION_CTRL), membarrier
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -78,6 +93,10 @@ fn main() {
         ["loop", file, "spinning"] => work_in_a_loop(file, true),
         ["parent-waits"] => parent_waits(),
         ["new-syscalls"] => new_syscalls(),
+        ["sigtrap-blocked", command @ ..] if !command.is_empty() => sigtrap_blocked(command),
+        ["fexecve", command @ ..] if !command.is_empty() => run_with_fexecve(command),
+        ["restarts"] => restarts(),
+        ["formats"] => formats(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
@@ -86,7 +105,8 @@ fn main() {
                  | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
                  | loop FILE [spinning] \
                  | parent-waits \
-                 | new-syscalls"
+                 | new-syscalls | sigtrap-blocked CMD... | fexecve PROGRAM... | restarts \
+                 | formats"
             );
             process::exit(2);
         }
@@ -218,12 +238,7 @@ fn run_without_ptrace(command: &[&str]) -> ! {
         len: filter.len() as u16,
         filter: filter.as_ptr().cast_mut(),
     };
-    let args: Vec<CString> = command
-        .iter()
-        .map(|arg| CString::new(*arg).unwrap())
-        .collect();
-    let mut argv: Vec<*const c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
-    argv.push(ptr::null());
+    let (_args, argv) = c_argv(command);
     // SAFETY: `program` points to a filter that lives until prctl returns;
     // `argv` is a null-terminated array of live C strings.
     unsafe {
@@ -642,7 +657,7 @@ fn parent_waits() {
         if libc::fork() == 0 {
             // The parent's read ends when no writing end is left open.
             libc::close(fds[1]);
-            while !sleeps_in_wait4(parent) {
+            while !sleeps_in(parent, libc::SYS_wait4) {
                 libc::usleep(1000);
             }
             say("child: hello\n");
@@ -660,14 +675,14 @@ fn parent_waits() {
     }
 }
 
-/// Whether process `pid` sleeps (state S, not stopped for a tracer) inside
-/// wait4 (syscall 61, first in /proc/PID/syscall).
-fn sleeps_in_wait4(pid: libc::pid_t) -> bool {
+/// Whether process `pid` (its main thread) sleeps (state S, not stopped for
+/// a tracer) inside syscall `number` (first in /proc/PID/syscall).
+fn sleeps_in(pid: libc::pid_t, number: libc::c_long) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
     stat.rsplit_once(") ")
         .is_some_and(|(_, rest)| rest.starts_with('S'))
-        && syscall.starts_with("61 ")
+        && syscall.starts_with(&format!("{number} "))
 }
 
 /// Two syscalls strace 6.1 does not know: fchmodat2 (452, Linux 6.6), and
@@ -680,4 +695,129 @@ fn new_syscalls() {
         libc::syscall(452, libc::AT_FDCWD, missing.as_ptr(), 0o644, 0);
         libc::syscall(1000);
     }
+}
+
+/// The arguments of `command`, as the C strings and null-terminated array of
+/// pointers that the exec calls take.
+fn c_argv(command: &[&str]) -> (Vec<CString>, Vec<*const c_char>) {
+    let args: Vec<CString> = command
+        .iter()
+        .map(|arg| CString::new(*arg).unwrap())
+        .collect();
+    let mut argv: Vec<*const c_char> = args.iter().map(|arg| arg.as_ptr()).collect();
+    argv.push(ptr::null());
+    (args, argv)
+}
+
+/// Blocks SIGTRAP, then becomes `command`, which inherits the mask.
+fn sigtrap_blocked(command: &[&str]) -> ! {
+    let (_args, argv) = c_argv(command);
+    // SAFETY: a zeroed sigset_t is a valid one to fill; `argv` is a
+    // null-terminated array of live C strings.
+    unsafe {
+        let mut trap: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut trap);
+        libc::sigaddset(&mut trap, libc::SIGTRAP);
+        libc::sigprocmask(libc::SIG_BLOCK, &trap, ptr::null_mut());
+        libc::execvp(argv[0], argv.as_ptr());
+    }
+    eprintln!("tracee: cannot run {}", command[0]);
+    process::exit(127);
+}
+
+/// Becomes `command[0]`, a path, through a descriptor: glibc's fexecve
+/// makes `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`.
+fn run_with_fexecve(command: &[&str]) -> ! {
+    let (args, argv) = c_argv(command);
+    unsafe extern "C" {
+        static environ: *const *const c_char;
+    }
+    // SAFETY: `args[0]` is a live C string, `argv` a null-terminated array
+    // of them, and `environ` the C library's environment.
+    unsafe {
+        let fd = libc::open(args[0].as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        libc::fexecve(fd, argv.as_ptr(), environ);
+    }
+    eprintln!("tracee: cannot run {}", command[0]);
+    process::exit(127);
+}
+
+/// Three calls, each interrupted by a SIGALRM whose handler has no
+/// SA_RESTART. A second thread (which a tracer without -f does not see)
+/// sends each signal once the main thread sleeps in the call, never before:
+/// the same lines on every run, however loaded the machine.
+fn restarts() {
+    extern "C" fn on_alarm(_: libc::c_int) {}
+    on_signal(libc::SIGALRM, on_alarm as *const () as libc::sighandler_t);
+    let main = std::process::id() as libc::pid_t;
+    let calls = [libc::SYS_read, libc::SYS_pause, libc::SYS_clock_nanosleep];
+    std::thread::spawn(move || {
+        for call in calls {
+            while !sleeps_in(main, call) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            // SAFETY: a signal to our own main thread, which handles it.
+            unsafe { libc::syscall(libc::SYS_tgkill, main, main, libc::SIGALRM) };
+        }
+    });
+    let mut fds = [0; 2];
+    let mut byte = 0u8;
+    let long = libc::timespec {
+        tv_sec: 100,
+        tv_nsec: 0,
+    };
+    // SAFETY: `fds`, `byte` and `long` are valid for what pipe, read and
+    // nanosleep do with them.
+    unsafe {
+        libc::pipe(fds.as_mut_ptr());
+        // Nobody writes: ERESTARTSYS, which EINTR replaces.
+        libc::read(fds[0], (&raw mut byte).cast(), 1);
+        // ERESTARTNOHAND: restarted only if the signal has no handler.
+        libc::pause();
+        // ERESTART_RESTARTBLOCK: restarted, with what is left of the time,
+        // only if the signal has no handler.
+        libc::nanosleep(&long, ptr::null_mut());
+    }
+}
+
+/// Between two writes to stdout, calls whose result strace writes in another
+/// base than decimal: octal for umask's mask, hex for the flags the others
+/// return (most of them nonzero: strace writes a 0 as 0 in any base).
+fn formats() {
+    say("formats: begin\n");
+    let null = CString::new("/dev/null").unwrap();
+    // SAFETY: plain calls on our own descriptors and settings; the memfd's
+    // name is a live C string; each setting changed is put back.
+    unsafe {
+        let old = libc::umask(0o027);
+        libc::umask(old);
+        let fd = libc::open(null.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_GETFD);
+        libc::fcntl(fd, libc::F_GETLEASE);
+        let sealed = libc::memfd_create(c"formats".as_ptr(), libc::MFD_ALLOW_SEALING);
+        libc::fcntl(sealed, libc::F_ADD_SEALS, libc::F_SEAL_SEAL);
+        libc::fcntl(sealed, libc::F_GET_SEALS);
+        let persona = libc::personality(0xffff_ffff) as libc::c_ulong;
+        libc::personality(persona | libc::ADDR_NO_RANDOMIZE as libc::c_ulong);
+        libc::personality(0xffff_ffff);
+        libc::personality(persona);
+        // PR_SET_KEEPCAPS sets a secure bit, SECBIT_KEEP_CAPS, and needs no
+        // privilege.
+        libc::prctl(libc::PR_SET_KEEPCAPS, 1);
+        libc::prctl(libc::PR_GET_SECUREBITS);
+        libc::prctl(libc::PR_SET_KEEPCAPS, 0);
+        libc::prctl(
+            libc::PR_GET_SPECULATION_CTRL,
+            libc::PR_SPEC_STORE_BYPASS,
+            0,
+            0,
+            0,
+        );
+        // MEMBARRIER_CMD_QUERY: the commands this kernel supports.
+        libc::syscall(libc::SYS_membarrier, 0, 0, 0);
+        libc::close(sealed);
+        libc::close(fd);
+    }
+    say("formats: done\n");
 }
