@@ -341,6 +341,45 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         "setpriv --inh-caps=-all --bounding-set=-all ./target/debug/step10 -c echo hello",
         Check::Same,
     ),
+    // Chapter 6: how a death by signal shows, to strace.
+    (
+        "step5-killed-under-strace.txt",
+        "strace -e trace=none -e signal=TERM ./target/debug/step5 -e trace=kill sh -c 'kill -TERM $$'",
+        Check::Same,
+    ),
+    (
+        "step6-killed-under-strace.txt",
+        "strace -e trace=none -e signal=TERM ./target/debug/step6 -e trace=kill sh -c 'kill -TERM $$'",
+        Check::Same,
+    ),
+    // Chapter 7: a thread, a process and a program, each born of a clone.
+    (
+        "step7-clones.txt",
+        "./target/debug/step7 -f -e trace=clone,clone3 ./target/debug/tracee clones",
+        Check::Same,
+    ),
+    (
+        "strace-clones.txt",
+        "strace -q -f -e trace=clone,clone3 ./target/debug/tracee clones",
+        Check::Same,
+    ),
+    // Chapter 9: the filter's stop, without a tracer that asked for it.
+    (
+        "tracee-seccomp-trace-uname.txt",
+        "./target/debug/tracee seccomp-trace uname uname -s",
+        Check::Same,
+    ),
+    (
+        "step7-seccomp-trace-uname.txt",
+        "./target/debug/step7 -f -e trace=uname ./target/debug/tracee seccomp-trace uname uname -s",
+        Check::Same,
+    ),
+    (
+        "step9-seccomp-trace-uname.txt",
+        "./target/debug/step9 -f --seccomp-bpf -e trace=uname ./target/debug/tracee seccomp-trace \
+         uname uname -s",
+        Check::Same,
+    ),
 ];
 
 /// Whether a transcript's command runs step 10, which needs BPF (root, or
@@ -830,6 +869,30 @@ fn masking_hides_only_what_varies() {
         .replace("kill(29242, SIGTERM)    ", "kill(922, SIGTERM)      ")
         .replace("29242", "922");
     assert_eq!(mask(signals), mask(&short_pid));
+    // A new thread's id, which clone3 writes back and returns; tgkill's ids.
+    let ids = "clone3({flags=CLONE_VM, exit_signal=0} => {parent_tid=[29242]}, 88) = 29242\n\
+               tgkill(29241, 29242, SIGTRAP)           = 0\n";
+    let short_ids = ids
+        .replace("[29242]}, 88) = 29242", "[922]}, 88) = 922")
+        .replace(
+            "tgkill(29241, 29242, SIGTRAP)    ",
+            "tgkill(921, 922, SIGTRAP)        ",
+        );
+    assert_eq!(mask(ids), mask(&short_ids));
+    assert_ne!(mask(ids), mask(&ids.replace("SIGTRAP", "SIGUSR1")));
+    assert_ne!(
+        mask(ids),
+        mask(&ids.replace("exit_signal=0", "exit_signal=SIGCHLD"))
+    );
+    // A child's CPU time, in clock ticks, and strace's comment on it.
+    let child = "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=29242, si_uid=0, \
+                 si_status=0, si_utime=0, si_stime=0} ---\n";
+    let busier = child.replace("si_stime=0", "si_stime=1 /* 0.01 s */");
+    assert_eq!(mask(child), mask(&busier));
+    assert_ne!(
+        mask(child),
+        mask(&child.replace("si_status=0", "si_status=1"))
+    );
     let sizes = "newfstatat(3, \"\", {st_size=33699, ...}) = 0\n";
     assert_eq!(mask(sizes), mask(&sizes.replace("33699", "34011")));
     let table = " 60.00    0.000006           6         1           read\n 40.00    0.000004           4         1         1 close\n";
@@ -1349,5 +1412,53 @@ fn every_internal_link_resolves() {
             let target = chapter.parent().unwrap().join(path);
             assert!(target.exists(), "{}: broken link {link}", chapter.display());
         }
+    }
+}
+
+#[test]
+fn every_tracee_mode_the_book_runs_is_in_chapter_6s_table() {
+    // The modes the book runs: `./target/debug/tracee MODE` or `tracee
+    // MODE` in code, in a chapter or in a transcript's command.
+    let mode_after = |text: &str, before: &str| -> Vec<String> {
+        text.split(before)
+            .skip(1)
+            .filter_map(|rest| {
+                let mode: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                    .collect();
+                (!mode.is_empty()).then_some(mode)
+            })
+            .collect()
+    };
+    let mut run = std::collections::BTreeSet::new();
+    let commands = TRANSCRIPTS
+        .iter()
+        .map(|(_, command, _)| command.to_string());
+    for text in chapters().into_iter().map(|(_, text)| text).chain(commands) {
+        let text = one_line(&text);
+        run.extend(mode_after(&text, "target/debug/tracee "));
+        run.extend(mode_after(&text, "`tracee "));
+    }
+    // The table's first column.
+    let chapter = read(&book_src().join("step6-trustworthy.md"));
+    let (_, table) = chapter.split_once("### The tests' tracee").unwrap();
+    let listed: std::collections::BTreeSet<String> = table
+        .lines()
+        .skip_while(|line| !line.starts_with("| mode"))
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.strip_prefix("| `"))
+        .map(|cell| cell.split(['`', ' ']).next().unwrap().to_string())
+        .collect();
+    assert!(listed.len() > 10, "{listed:?}");
+    let missing: Vec<&String> = run.difference(&listed).collect();
+    assert!(missing.is_empty(), "chapter 6's table lacks {missing:?}");
+    // And each is a mode the tracee has.
+    let usage = stderr(&run_binary("tracee", &[]));
+    for mode in &listed {
+        let known = usage
+            .split(['|', ':'])
+            .any(|choice| choice.split_whitespace().any(|word| word == mode));
+        assert!(known, "tracee has no mode {mode}: {usage}");
     }
 }

@@ -384,3 +384,94 @@ fn step6_counts_syscalls_strace_6_1_cannot_name() {
     theirs.insert("syscall_0x3e8".to_string(), (1, 1));
     assert_eq!(ours, theirs);
 }
+
+/// The trace of `step7 -f` and strace's, each written to a file, with
+/// `options`, on `command`: each line starts with its thread's id (`-o`
+/// with `-f` puts it on every line).
+fn follow_traces(options: &[&str], command: &[&str]) -> (String, String) {
+    let file = scratch_file("step7-follow.txt");
+    let file_name = file.to_str().unwrap();
+    let args = [&["-o", file_name, "-f"], options, command].concat();
+    let output = run_within(HANG, binary("step7"), &args);
+    assert!(output.status.success(), "{output:?}");
+    let ours = read(&file);
+    std::fs::remove_file(&file).unwrap();
+    (ours, run_strace(&[&["-f"], options].concat(), command))
+}
+
+/// A line of a `follow_traces` trace: its thread's id, and the rest.
+fn thread_and_text(line: &str) -> (&str, &str) {
+    let (pid, text) = line.split_once(' ').unwrap_or((line, ""));
+    assert!(pid.parse::<u32>().is_ok(), "no thread id first: {line}");
+    (pid, text.trim_start())
+}
+
+/// A `follow_traces` trace, masked, the thread ids too.
+fn masked_follow(trace: &str) -> Vec<String> {
+    let lines = trace
+        .lines()
+        .map(|line| format!("PID {}", mask_line(thread_and_text(line).1)));
+    lines.collect()
+}
+
+/// A `follow_traces` trace's calls, each whole and masked: a call cut in
+/// two by another thread's line (`read(3,  <unfinished ...>`, then
+/// `<... read resumed>"…", 832) = 832`) is joined again.
+fn whole_calls(trace: &str) -> Vec<String> {
+    let mut open = std::collections::BTreeMap::new();
+    let mut calls = Vec::new();
+    for line in trace.lines() {
+        let (pid, text) = thread_and_text(line);
+        if let Some(entry) = text.strip_suffix(" <unfinished ...>") {
+            open.insert(pid, entry);
+        } else if let Some(rest) = text.strip_prefix("<... ") {
+            let (_, rest) = rest.split_once(" resumed>").unwrap();
+            let entry = open.remove(pid).unwrap_or_default();
+            calls.push(mask_line(&format!("{entry}{rest}")));
+        } else if parse_call(text).is_some() {
+            calls.push(mask_line(text));
+        }
+    }
+    calls
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn step7_shows_clone_and_clone3_as_strace_does() {
+    let tracee = binary("tracee");
+    let births = ["-e", "trace=clone,clone3,getppid"];
+    // A thread, a fork and a posix_spawn, one after the other: the same
+    // lines, in the same order, on every run.
+    let (ours, theirs) = follow_traces(&births, &[tracee, "clones"]);
+    assert_eq!(masked_follow(&ours), masked_follow(&theirs), "{ours}");
+    // Two children that each keep their parent inside its clone
+    // (CLONE_VFORK) while they call getppid: the call cut in two, always,
+    // each half as strace prints it. (A child lets its parent go on as it
+    // exits: its end comes before the parent's line or after it.)
+    let (ours, theirs) = follow_traces(&births, &[tracee, "vfork-children"]);
+    let without_ends = |trace: &str| -> (Vec<String>, usize) {
+        let (ended, rest): (Vec<String>, Vec<String>) = masked_follow(trace)
+            .into_iter()
+            .partition(|line| line.contains(" +++ exited with "));
+        (rest, ended.len())
+    };
+    assert_eq!(without_ends(&ours), without_ends(&theirs), "{ours}");
+    for name in ["clone", "clone3"] {
+        assert!(ours.contains(&format!("<... {name} resumed>")), "{ours}");
+    }
+    // Threads and processes that run at the same time: where a line is cut
+    // is their timing, under strace too. Every call, made whole, is
+    // strace's.
+    let at_once: [&[&str]; 2] = [&[tracee, "threads", "4"], &[tracee, "forks", "4"]];
+    for command in at_once {
+        let (ours, theirs) = follow_traces(&["-e", "trace=clone,clone3"], command);
+        let (mut ours, mut theirs) = (whole_calls(&ours), whole_calls(&theirs));
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours.len(), 4, "{command:?}: {ours:#?}");
+        assert_eq!(ours, theirs, "{command:?}");
+    }
+}

@@ -383,3 +383,153 @@ fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
         assert_eq!(numbers, (0..length).collect::<Vec<_>>(), "{start}");
     }
 }
+
+/// The rows of chapter 10's exercise 3 that the race moves: wait4,
+/// rt_sigsuspend and rt_sigreturn, as (calls, errors).
+type RaceRows = [(u64, u64); 3];
+
+/// The three ways `timeout 0.2 sleep 1` goes. `sleep` died while the alarm's
+/// handler ran: one wait for a signal, and the SIGCHLD handler returns into
+/// the alarm's.
+const SLEEP_DIED_IN_THE_HANDLER: RaceRows = [(2, 0), (1, 1), (2, 1)];
+/// `sleep` died after the handler, before `timeout` asked (wait4 with
+/// WNOHANG): its SIGCHLD, blocked, never arrives.
+const SLEEP_DIED_BEFORE_THE_QUESTION: RaceRows = [(2, 0), (1, 1), (1, 1)];
+/// `sleep` was still alive when asked: a second wait, for its SIGCHLD.
+const TIMEOUT_ASKED_FIRST: RaceRows = [(3, 0), (2, 2), (2, 2)];
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn timeout_races_as_chapter_10_says() {
+    // `timeout 0.2 sleep 1`, counted by step 10 and by strace, each run
+    // one of the two outcomes that chapter 10's exercise 3 describes, and
+    // every other row the same in all.
+    let command = ["timeout", "0.2", "sleep", "1"];
+    let raced = ["wait4", "rt_sigsuspend", "rt_sigreturn"];
+    let mut others = BTreeSet::new();
+    for _ in 0..3 {
+        let ours = stderr(&run_binary("step10", &[&["-c"], &command[..]].concat()));
+        let theirs = run_strace(&["-c"], &command);
+        for table in [ours, theirs] {
+            let mut counts = summary_counts(&table);
+            let rows = raced.map(|name| counts.remove(name).unwrap_or_default());
+            let outcomes = [
+                SLEEP_DIED_IN_THE_HANDLER,
+                SLEEP_DIED_BEFORE_THE_QUESTION,
+                TIMEOUT_ASKED_FIRST,
+            ];
+            assert!(outcomes.contains(&rows), "{table}");
+            counts.remove("total");
+            others.insert(format!("{counts:?}"));
+        }
+    }
+    assert_eq!(others.len(), 1, "{others:#?}");
+    let chapter = read(&root().join("book/src/step10-ebpf.md"));
+    let chapter = chapter.split_whitespace().collect::<Vec<_>>().join(" ");
+    for claim in [
+        "two `rt_sigsuspend` calls, both interrupted (errors), three `wait4` calls, and two \
+         `rt_sigreturn` calls that return `EINTR`",
+        "one `rt_sigsuspend`, two `wait4` calls, and one `rt_sigreturn` that is an error",
+        "and a second one, no error, if `sleep` died while that handler still ran",
+        "none if it died after",
+        "one of these three outcomes",
+    ] {
+        assert!(chapter.contains(claim), "chapter 10 should say: {claim}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn echo_counts_one_failed_ioctl_more_on_dev_null() {
+    // Chapter 10: "110 calls and 14 errors" is echo writing into a pipe, or
+    // a pseudo-terminal (which `script` opens; the table lands there too);
+    // on /dev/null the C library asks whether it is a terminal. In the
+    // transcripts' environment, whose counts the chapter quotes.
+    let step10 = |program: &str, args: &[&str], stdout: Stdio| {
+        let output = Command::new(program)
+            .args(args)
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
+            .env("LANG", "C.UTF-8")
+            .env("STEP10", binary("step10"))
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        summary_counts(&format!("{}{}", self::stdout(&output), stderr(&output)))
+    };
+    let echo = ["-c", "echo", "hello"];
+    let into_a_pipe = step10(binary("step10"), &echo, Stdio::piped());
+    let script = ["-qec", r#"exec "$STEP10" -c echo hello"#, "/dev/null"];
+    let on_a_terminal = step10("script", &script, Stdio::piped());
+    let mut on_dev_null = step10(binary("step10"), &echo, Stdio::null());
+    let (calls, errors) = into_a_pipe["total"];
+    assert_eq!(on_a_terminal, into_a_pipe);
+    assert_eq!(on_dev_null.remove("ioctl"), Some((1, 1)), "{on_dev_null:?}");
+    assert_eq!(on_dev_null.remove("total"), Some((calls + 1, errors + 1)));
+    let mut into_a_pipe = into_a_pipe;
+    into_a_pipe.remove("total");
+    assert_eq!(on_dev_null, into_a_pipe);
+    let chapter = read(&root().join("book/src/step10-ebpf.md"));
+    let chapter = chapter.split_whitespace().collect::<Vec<_>>().join(" ");
+    for claim in [
+        format!("{calls} calls and {errors} errors in both"),
+        format!("`ENOTTY`: {} calls and {} errors", calls + 1, errors + 1),
+    ] {
+        assert!(chapter.contains(&claim), "chapter 10 should say: {claim}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn fdinfo_shows_each_map_as_the_chapter_names_it() {
+    // Exercise 2 of chapter 10: armed and counts are arrays (map_type 2),
+    // of 1 and 512 entries; entered an LRU hash (9).
+    let marker = "23.1406";
+    let mut tracer = Command::new(binary("step10"))
+        .args(["-c", "sleep", marker])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(|| is_running(&["sleep", marker])));
+    let fdinfo = |name: &str| {
+        let mut maps = Vec::new();
+        let dir = format!("/proc/{}/fdinfo", tracer.id());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let info = read(&entry.unwrap().path());
+            let field = |field: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(&format!("{field}:")))
+                    .map(|value| value.trim().to_string())
+            };
+            if let (Some(kind), Some(entries)) = (field(name), field("max_entries")) {
+                maps.push((kind, entries));
+            }
+        }
+        maps.sort();
+        maps
+    };
+    let maps = fdinfo("map_type");
+    tracer.kill().unwrap();
+    tracer.wait().unwrap();
+    run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
+    let expected = [("2", "1"), ("2", "512"), ("9", "4096")]
+        .map(|(kind, entries)| (kind.to_string(), entries.to_string()));
+    assert_eq!(maps, expected);
+}

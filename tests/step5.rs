@@ -181,3 +181,55 @@ fn counting_never_reads_the_programs_memory() {
     assert!(reads(&["-o", "/dev/null"]) > 10);
     assert_eq!(reads(&["-c"]), 0);
 }
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn cat_into_a_file_copies_in_the_kernel() {
+    // Chapter 5's `-e trace=read,write` on cat, its output in a file: the
+    // reads and the write of the file's bytes give way to copy_file_range.
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/programs/no-interpreter.sh"
+    );
+    let options = ["-e", "trace=read,write,copy_file_range", "-s", "16"];
+    let dir = scratch_dir("cat-into-a-file");
+    let trace_of = |tracer: &str| {
+        let copy = dir.join(format!("copy-by-{tracer}"));
+        let output = std::process::Command::new(if tracer == "strace" {
+            "strace"
+        } else {
+            binary(tracer)
+        })
+        .args(options)
+        .args(["cat", file])
+        .stdout(std::fs::File::create(&copy).unwrap())
+        .output()
+        .unwrap();
+        assert_eq!(read(&copy), read(std::path::Path::new(file)));
+        stderr(&output)
+    };
+    let ours = trace_of("step5");
+    let calls: Vec<String> = ours
+        .lines()
+        .filter_map(parse_call)
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        calls,
+        ["read", "read", "read", "copy_file_range", "copy_file_range"],
+        "{ours}"
+    );
+    let masked = |trace: &str| trace.lines().map(mask_line).collect::<Vec<_>>();
+    assert_eq!(masked(&ours), masked(&trace_of("strace")));
+    // Into a pipe, as in the chapter's transcript: read and write.
+    let piped = stderr(&run_binary(
+        "step5",
+        &[&options[..], &["cat", file]].concat(),
+    ));
+    assert!(!piped.contains("copy_file_range"), "{piped}");
+    assert_eq!(piped.matches("write(1, ").count(), 1, "{piped}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

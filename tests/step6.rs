@@ -280,18 +280,36 @@ fn stop_and_continue_a_sleep(tracer: &str, args: &[&str]) -> String {
     trace
 }
 
-/// What `stop_and_continue_a_sleep` shows of the stop: the result of the
-/// interrupted sleep (its last argument, the time left, differs from run to
-/// run), the signals, and how the kernel resumed it.
+/// What `stop_and_continue_a_sleep` shows of the stop: the interrupted
+/// sleep, with the time it had left (which the kernel writes only then) as
+/// a time, its value masked (it differs from run to run), the signals, and
+/// how the kernel resumed it.
 fn around_the_stop(trace: &str) -> Vec<String> {
     let lines = trace.lines().filter_map(|line| match parse_call(line) {
-        Some((name, result)) if name == "clock_nanosleep" => Some(format!("{name} = {result}")),
+        Some((name, _)) if name == "clock_nanosleep" => Some(mask_time_left(line)),
         _ if line.starts_with("---") || line.starts_with("restart_syscall(") => {
             Some(mask_line(line))
         }
         _ => None,
     });
     lines.collect()
+}
+
+/// `clock_nanosleep(…, {tv_sec=2, tv_nsec=472106186}) = …` with the last
+/// argument's numbers masked, once checked that it is a time.
+fn mask_time_left(line: &str) -> String {
+    let (call, result) = line.rsplit_once(") = ").unwrap();
+    let (before, time_left) = call.rsplit_once(", {").unwrap();
+    let numbers = time_left
+        .strip_prefix("tv_sec=")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .and_then(|rest| rest.split_once(", tv_nsec="));
+    let is_a_time = numbers.is_some_and(|(seconds, nanoseconds)| {
+        seconds.parse::<u32>().is_ok_and(|seconds| seconds < 3)
+            && nanoseconds.parse::<u32>().is_ok_and(|n| n < 1_000_000_000)
+    });
+    assert!(is_a_time, "the time left, not a time: {line}");
+    mask_line(&format!("{before}, {{tv_sec=S, tv_nsec=N}}) = {result}"))
 }
 
 #[test]
@@ -410,4 +428,116 @@ fn step6_lets_a_threaded_program_run_to_its_end() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let counts = summary_counts(&stderr(&output));
     assert_eq!(counts["clone3"], (3, 0), "{output:?}");
+}
+
+/// The stops and requests of a strace trace of a tracer (`-e
+/// trace=wait4,ptrace,kill`), named as chapter 6's pictures name them:
+/// `waitpid: SIGSTOP`, `waitpid: PTRACE_EVENT_STOP (SIGTRAP)`,
+/// `PTRACE_SYSCALL(SIGSTOP)`, `kill(SIGCONT)`; a syscall stop is
+/// `syscall stop`.
+fn stops_and_requests(trace: &str) -> Vec<String> {
+    let mut named = Vec::new();
+    for line in trace.lines() {
+        if let Some(rest) = line.strip_prefix("wait4(") {
+            let Some((_, signal)) = rest.split_once("WSTOPSIG(s) == ") else {
+                continue;
+            };
+            let (signal, after) = signal.split_once('}').unwrap();
+            named.push(match after.strip_prefix('|') {
+                _ if signal.ends_with("| 0x80") => "syscall stop".to_string(),
+                Some(event) => {
+                    let event = event.split_once("<<16").unwrap().0;
+                    format!("waitpid: {event} ({signal})")
+                }
+                None => format!("waitpid: {signal}"),
+            });
+        } else if let Some(rest) = line.strip_prefix("ptrace(") {
+            let request = rest.split([',', ')']).next().unwrap();
+            let data = rest
+                .rsplit_once(", ")
+                .map(|(_, data)| data.split(')').next().unwrap());
+            match data {
+                _ if request == "PTRACE_GET_SYSCALL_INFO" => {}
+                Some(signal) if signal.starts_with("SIG") && !request.contains("INFO") => {
+                    named.push(format!("{request}({signal})"))
+                }
+                _ => named.push(request.to_string()),
+            }
+        } else if let Some(rest) = line.strip_prefix("kill(") {
+            let signal = rest.split_once(", ").unwrap().1.split(')').next().unwrap();
+            named.push(format!("kill({signal})"));
+        }
+    }
+    named
+}
+
+/// Fails unless `diagram` names each of `steps`, in their order.
+fn assert_pictured(diagram: &str, steps: &[String]) {
+    let text = read(&root().join("book/src/diagrams").join(diagram));
+    let mut from = 0;
+    for step in steps {
+        let found = text[from..].match_indices(step.as_str()).find(|(at, _)| {
+            let next = text[from + at + step.len()..].chars().next();
+            !next.is_some_and(|c| c == '(' || c.is_ascii_alphanumeric() || c == '_')
+        });
+        let Some((at, _)) = found else {
+            panic!("{diagram} should show `{step}` after what it shows before: {steps:#?}");
+        };
+        from += at + step.len();
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn the_stop_diagrams_of_chapter_6_are_step_6s_own_calls() {
+    // strace watching step 6 start `tracee stopped-awhile`, which SIGSTOP
+    // stops until a SIGCONT comes.
+    let trace = run_strace(
+        &["-e", "trace=wait4,ptrace,kill", "-e", "signal=none"],
+        &[
+            binary("step6"),
+            "-o",
+            "/dev/null",
+            binary("tracee"),
+            "stopped-awhile",
+        ],
+    );
+    let steps = stops_and_requests(&trace);
+    // The start, up to the first syscall stop.
+    let first_syscall_stop = steps.iter().position(|s| s == "syscall stop").unwrap();
+    let start = &steps[..first_syscall_stop];
+    assert_eq!(start.first().map(String::as_str), Some("waitpid: SIGSTOP"));
+    assert_pictured("seize-handshake.txt", start);
+    // The program's own SIGSTOP, to the SIGCONT's delivery.
+    let rest = &steps[first_syscall_stop..];
+    let stop = rest.iter().position(|s| s == "waitpid: SIGSTOP").unwrap();
+    let delivered = rest
+        .iter()
+        .position(|s| s == "PTRACE_SYSCALL(SIGCONT)")
+        .unwrap();
+    let stopped: Vec<String> = rest[stop..=delivered]
+        .iter()
+        .filter(|s| *s != "syscall stop")
+        .cloned()
+        .collect();
+    assert!(
+        stopped.contains(&"PTRACE_LISTEN".to_string()),
+        "{stopped:#?}"
+    );
+    assert_pictured("stopped-by-sigstop.txt", &stopped);
+}
+
+#[test]
+fn a_death_by_signal_shows_in_bash_as_one() {
+    // Chapter 6: `echo $?` says 143 after both steps; bash says
+    // `Terminated` after a program that SIGTERM killed, step 6, only.
+    for (step, killed) in [("step5", false), ("step6", true)] {
+        let script = r#""$1" -e trace=kill sh -c 'kill -TERM $$'; echo "status $?""#;
+        let output = run_shell("bash", script, &[binary(step)]);
+        assert_eq!(stdout(&output), "status 143\n", "{step}");
+        assert_eq!(stderr(&output).contains("Terminated"), killed, "{output:?}");
+    }
 }

@@ -708,3 +708,66 @@ fn attach_with_f_follows_the_programs_new_children() {
     let _ = shell.wait();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn each_child_is_reported_by_the_event_its_flags_make() {
+    // Chapter 7: a thread (clone3, CLONE_THREAD), a fork (clone with
+    // SIGCHLD) and a posix_spawn (clone3, CLONE_VFORK), as step 7's
+    // waitpid hears of them, traced by strace.
+    let trace = run_strace(
+        &["-e", "trace=wait4", "-e", "signal=none"],
+        &[
+            binary("step7"),
+            "-f",
+            "-o",
+            "/dev/null",
+            binary("tracee"),
+            "clones",
+        ],
+    );
+    let events: Vec<&str> = trace
+        .lines()
+        .filter_map(|line| line.split_once("}|PTRACE_EVENT_"))
+        .map(|(_, event)| event.split_once("<<16").unwrap().0)
+        .filter(|event| *event != "STOP" && *event != "EXEC")
+        .collect();
+    assert_eq!(events, ["CLONE", "FORK", "VFORK"], "{trace}");
+}
+
+#[test]
+fn nobody_may_not_trace_process_1_as_chapter_7_says() {
+    // Exercise 4 of chapter 7, as root: step 7 copied where user nobody
+    // may reach it, then run as nobody.
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let dir = scratch_dir("nobody");
+    let copy = dir.join("step7");
+    std::fs::copy(binary("step7"), &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let nobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+    let output = run(
+        "setpriv",
+        &[&nobody[..], &[copy.to_str().unwrap(), "-p", "1"]].concat(),
+    );
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let said = "not allowed to trace process 1 (EPERM): it runs as user 0, and we as user 65534";
+    assert!(message.contains(said), "{message}");
+    let chapter = read(&root().join("book/src/step7-many-processes.md"));
+    let chapter = chapter.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        chapter.contains(&format!("`{said}`")),
+        "chapter 7 should say: {said}"
+    );
+    assert!(
+        chapter.contains("`setpriv --reuid=nobody --regid=nogroup --clear-groups /tmp/step7 -p 1`")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// What `-e` selects in these tests: calls that every program makes, and
@@ -238,4 +239,49 @@ fn with_the_filter_the_contracts_still_hold() {
     // A signal the program handles still reaches it, and its handler runs.
     let signals = step9(&[tracee, "signals"]);
     assert_eq!(stdout(&signals), stdout(&run(tracee, &["signals"])));
+}
+
+#[test]
+fn a_trace_filter_without_its_tracer_fails_the_call_with_enosys() {
+    // Chapter 9: a filter that stops at uname (or openat) for the tracer.
+    let tracee = binary("tracee");
+    let filtered = |name: &'static str, command: &[&'static str]| {
+        [&[tracee, "seccomp-trace", name][..], command].concat()
+    };
+    // No tracer: the call fails with ENOSYS.
+    let uname = filtered("uname", &["uname", "-s"]);
+    let alone = run(uname[0], &uname[1..]);
+    assert_eq!(alone.status.code(), Some(1), "{alone:?}");
+    assert_eq!(
+        stderr(&alone),
+        "uname: cannot get system name: Function not implemented\n"
+    );
+    // A tracer that did not ask for seccomp stops: the same.
+    let step7 = run_binary(
+        "step7",
+        &[&["-f", "-e", "trace=uname"][..], &uname].concat(),
+    );
+    assert_eq!(step7.status.code(), Some(1), "{step7:?}");
+    let failed = stderr(&step7).lines().any(|line| {
+        line.starts_with("uname(") && line.ends_with("= -1 ENOSYS (Function not implemented)")
+    });
+    assert!(failed, "{step7:?}");
+    // Step 9, which did: the call is made.
+    let options = ["-f", "--seccomp-bpf", "-e", "trace=uname"];
+    let step9 = run_binary("step9", &[&options[..], &uname].concat());
+    assert!(step9.status.success(), "{step9:?}");
+    assert_eq!(stdout(&step9), "Linux\n");
+    // Exercise 2: the dynamic loader's first openat, with no tracer.
+    let cat = filtered("openat", &["cat", "/etc/hostname"]);
+    let alone = run(cat[0], &cat[1..]);
+    assert_eq!(alone.status.code(), Some(127), "{alone:?}");
+    assert_eq!(
+        stderr(&alone),
+        "cat: error while loading shared libraries: libc.so.6: cannot open shared object \
+         file: Error 38\n"
+    );
+    let options = ["-f", "--seccomp-bpf", "-e", "trace=openat"];
+    let step9 = run_binary("step9", &[&options[..], &cat].concat());
+    assert!(step9.status.success(), "{step9:?}");
+    assert_eq!(stdout(&step9), read(Path::new("/etc/hostname")));
 }

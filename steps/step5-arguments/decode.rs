@@ -61,6 +61,9 @@ enum Shown {
     Text(String),
     /// To decode at the exit, once the kernel has filled it.
     AtExit(Arg, u64),
+    /// The same, written right after the argument before it, with no `, `:
+    /// its text brings its own (clone's `, child_tidptr=…`).
+    JoinedAtExit(Arg, u64),
 }
 
 impl Decoder {
@@ -71,9 +74,10 @@ impl Decoder {
         let shown = args
             .iter()
             .zip(syscall.args)
-            .filter_map(|(&arg, value)| match arg.when() {
+            .filter_map(|(&arg, value)| match self.when(arg, &syscall) {
                 When::Entry => self.format(arg, value, &syscall, None).map(Shown::Text),
                 When::Exit => Some(Shown::AtExit(arg, value)),
+                When::JoinedAtExit => Some(Shown::JoinedAtExit(arg, value)),
             })
             .collect();
         Pending { syscall, shown }
@@ -94,22 +98,28 @@ impl Decoder {
 }
 
 impl Pending {
-    /// What the entry decoded: the arguments up to the first that only the
-    /// exit can show, and whether there is such an argument. (Step 7 prints
-    /// a call in two parts when another thread's line comes between; until
-    /// then it goes unused.)
+    /// What the entry decoded, as strace prints it at the entry: the
+    /// arguments up to the first that only the exit can show, and the `, `
+    /// before that one, unless its own text brings it (`read(3, `, but
+    /// `clone(child_stack=NULL, flags=SIGCHLD`); and whether the exit has
+    /// more to show. (Step 7 prints a call in two parts when another
+    /// thread's line comes between; until then it goes unused.)
     #[allow(dead_code)]
-    pub fn entry_args(&self) -> (Vec<&str>, bool) {
+    pub fn entry_args(&self) -> (String, bool) {
         let decoded: Vec<&str> = self
             .shown
             .iter()
             .map_while(|shown| match shown {
                 Shown::Text(text) => Some(text.as_str()),
-                Shown::AtExit(..) => None,
+                _ => None,
             })
             .collect();
-        let left_for_exit = decoded.len() < self.shown.len();
-        (decoded, left_for_exit)
+        let mut text = decoded.join(", ");
+        let next = self.shown.get(decoded.len());
+        if matches!(next, Some(Shown::AtExit(..))) && !decoded.is_empty() {
+            text.push_str(", ");
+        }
+        (text, next.is_some())
     }
 }
 // ANCHOR_END: api
@@ -146,22 +156,29 @@ impl Decoder {
 
 impl Decoder {
     fn call_text(&self, pending: &Pending, rax: Option<u64>) -> String {
-        let args: Vec<String> = pending
-            .shown
-            .iter()
-            .filter_map(|shown| match shown {
-                Shown::Text(text) => Some(text.clone()),
-                Shown::AtExit(arg, value) => match rax {
-                    Some(rax) => self.format(*arg, *value, &pending.syscall, Some(rax)),
-                    None => Some(address(*value)),
-                },
-            })
-            .collect();
-        format!(
-            "{}({})",
-            syscall_name(pending.syscall.number),
-            args.join(", ")
-        )
+        let mut args = String::new();
+        for shown in &pending.shown {
+            let (text, joined) = match (shown, rax) {
+                (Shown::Text(text), _) => (Some(text.clone()), false),
+                (Shown::AtExit(arg, value), Some(rax)) => (
+                    self.format(*arg, *value, &pending.syscall, Some(rax)),
+                    false,
+                ),
+                (Shown::AtExit(_, value), None) => (Some(address(*value)), false),
+                (Shown::JoinedAtExit(arg, value), Some(rax)) => {
+                    (self.format(*arg, *value, &pending.syscall, Some(rax)), true)
+                }
+                // Its text depends on the result: there is none.
+                (Shown::JoinedAtExit(..), None) => (None, true),
+            };
+            if let Some(text) = text {
+                if !args.is_empty() && !joined {
+                    args.push_str(", ");
+                }
+                args.push_str(&text);
+            }
+        }
+        format!("{}({args})", syscall_name(pending.syscall.number))
     }
 }
 
@@ -238,6 +255,19 @@ enum Arg {
     FcntlThird,
     /// `futex`'s arguments after the third, which depend on the operation.
     FutexRest,
+    /// `clone`'s flags (the first argument), after its stack (the second):
+    /// `child_stack=NULL, flags=CLONE_VM|…|SIGCHLD`.
+    CloneFlags,
+    /// `clone3`'s `struct clone_args`, the flags in it.
+    CloneArgs,
+    /// `writev`'s array of buffers, as long as the third argument says.
+    Iovecs,
+    /// `seccomp`'s flags and its third argument, which depend on the
+    /// operation (the first).
+    SeccompFlags,
+    SeccompArgs,
+    /// A file offset the kernel reads through a pointer, `[4096]`.
+    OffsetIn,
 
     // Read from memory at the exit: what the kernel wrote.
     /// As many bytes as the call returned.
@@ -262,13 +292,28 @@ enum Arg {
     GroupsOut,
     /// `ioctl`'s third argument, which depends on the request (the second).
     IoctlThird,
+    /// A sleep's time left (`nanosleep`'s second argument), which the
+    /// kernel writes only when a signal interrupts the sleep.
+    TimeLeftOut,
+
+    // Shown at the entry or at the exit, as the call's flags say.
+    /// The ids `clone` writes (`parent_tid=[1234]`, `child_tidptr=0x…`),
+    /// which strace shows at the exit, after the flags that ask for them.
+    CloneIds,
+    /// `clone3`'s size, after what the kernel wrote back into the
+    /// structure, if its flags ask for anything (` => {parent_tid=[1234]}`).
+    Clone3Size,
 }
 // ANCHOR_END: arg
 
+// ANCHOR: when
 /// When an argument can be shown.
 enum When {
     Entry,
     Exit,
+    /// At the exit, written right after the argument before it, with no
+    /// `, ` of its own: `clone`'s ids (`, child_tidptr=0x…`).
+    JoinedAtExit,
 }
 
 impl Arg {
@@ -279,6 +324,25 @@ impl Arg {
             | SigsetOut | SigactionOut | RlimitOut | StackOut | PipeOut | WaitStatusOut
             | DirentsOut | CpuSetOut | GroupsOut | IoctlThird => When::Exit,
             _ => When::Entry,
+        }
+    }
+}
+// ANCHOR_END: when
+
+impl Decoder {
+    /// When `arg` of `call` can be shown: as `Arg::when` says, except for
+    /// the arguments whose text depends on how the call ends beyond the
+    /// rule that a failed call wrote nothing: a sleep's time left, written
+    /// only when the sleep fails, interrupted; and clone's ids and clone3's
+    /// size, shown at the exit only if the flags ask the kernel for an id.
+    fn when(&self, arg: Arg, call: &Syscall) -> When {
+        match arg {
+            Arg::TimeLeftOut => When::Exit,
+            Arg::CloneIds if call.args[0] & CLONE_IDS != 0 => When::JoinedAtExit,
+            Arg::Clone3Size if self.clone3_writes_back(call.args[0], call.args[1]) => {
+                When::JoinedAtExit
+            }
+            _ => arg.when(),
         }
     }
 }
@@ -361,9 +425,19 @@ fn signature(number: u64) -> (Option<&'static [Arg]>, Ret) {
         Sysno::connect => &[Int, Sockaddr { len: 2 }, Int],
         Sysno::sched_getaffinity => &[Int, ULong, CpuSetOut],
         Sysno::kill => &[Int, Signal],
+        Sysno::tkill => &[Int, Signal],
+        Sysno::tgkill => &[Int, Int, Signal],
+        // Registers: flags, stack, parent's tid, child's tid, tls. strace
+        // shows the stack first, and the ids (if the flags ask for them)
+        // at the exit, after the flags.
+        Sysno::clone => &[CloneFlags, CloneIds],
+        Sysno::clone3 => &[CloneArgs, Clone3Size],
+        Sysno::writev => &[Int, Iovecs, ULong],
+        Sysno::copy_file_range => &[Int, OffsetIn, Int, OffsetIn, ULong, ULong],
+        Sysno::seccomp => &[Named(SECCOMP_OPS), SeccompFlags, SeccompArgs],
         Sysno::alarm => &[ULong],
-        Sysno::nanosleep => &[Timespec, Pointer],
-        Sysno::clock_nanosleep => &[Named(CLOCKS), Flags(TIMER_FLAGS), Timespec, Pointer],
+        Sysno::nanosleep => &[Timespec, TimeLeftOut],
+        Sysno::clock_nanosleep => &[Named(CLOCKS), Flags(TIMER_FLAGS), Timespec, TimeLeftOut],
         Sysno::getgroups => &[Int, GroupsOut],
         Sysno::poll => &[PollFds, Int, Int],
         Sysno::sigaltstack => &[StackIn, StackOut],
@@ -488,6 +562,26 @@ impl Decoder {
             Arg::IoctlThird => self.ioctl_arg(call.args[1], value),
             Arg::FcntlThird => return fcntl_arg(call.args[1], value),
             Arg::FutexRest => return self.futex_rest(call),
+            Arg::TimeLeftOut => self.time_left(value, call, rax),
+            Arg::CloneFlags => format!(
+                "child_stack={}, flags={}",
+                address(call.args[1]),
+                clone_flags(value)
+            ),
+            Arg::CloneIds => return rax.map(|rax| self.clone_ids(call, rax)),
+            Arg::CloneArgs => self.clone_args_text(value, call.args[1]),
+            Arg::Clone3Size => match rax {
+                Some(rax) => self.clone3_written_back(call, rax),
+                None => value.to_string(),
+            },
+            Arg::Iovecs => self.iovecs(value, call.args[2]),
+            Arg::SeccompFlags => seccomp_flags(call.args[0], value),
+            Arg::SeccompArgs => self.seccomp_args(call.args[0], value),
+            Arg::OffsetIn if value == 0 => "NULL".to_string(),
+            Arg::OffsetIn => match self.memory.read_value::<i64>(value) {
+                Some(offset) => format!("[{offset}]"),
+                None => address(value),
+            },
         };
         Some(text)
     }
@@ -1181,6 +1275,239 @@ fn fcntl_arg(command: u64, value: u64) -> Option<String> {
     }
 }
 
+// ---------------------------------------------------------------------------
+// A sleep's time left; new threads and processes; writev's buffers; seccomp.
+
+impl Decoder {
+    /// `nanosleep`'s time left: the kernel writes it only when a signal
+    /// interrupts the sleep (and `clock_nanosleep`'s, only for a sleep of a
+    /// length, not one until a time, `TIMER_ABSTIME`). Otherwise, its
+    /// address, as strace shows it: what is there was never written.
+    fn time_left(&self, pointer: u64, call: &Syscall, rax: Option<u64>) -> String {
+        let interrupted = rax.and_then(error_number).is_some_and(is_restart);
+        let until_a_time = call.number == Sysno::clock_nanosleep as u64 && call.args[1] != 0;
+        if interrupted && !until_a_time {
+            self.timespec(pointer)
+        } else {
+            address(pointer)
+        }
+    }
+
+    /// What `clone` wrote where its flags asked, as strace shows it at the
+    /// exit, each after its own `, `: the new thread's id in the parent
+    /// (`parent_tid=[1234]`), the thread-local storage, and the address the
+    /// kernel clears when the child ends (`child_tidptr`, glibc's `fork`).
+    fn clone_ids(&self, call: &Syscall, rax: u64) -> String {
+        let [flags, _, parent_tid, child_tid, tls, _] = call.args;
+        let failed = error_number(rax).is_some();
+        let mut text = String::new();
+        if flags & (CLONE_PARENT_SETTID | CLONE_PIDFD) != 0 {
+            let id = self.int_written(parent_tid, failed);
+            let _ = write!(text, ", parent_tid={id}");
+        }
+        if flags & CLONE_SETTLS != 0 {
+            let _ = write!(text, ", tls={}", address(tls));
+        }
+        if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) != 0 {
+            let _ = write!(text, ", child_tidptr={}", address(child_tid));
+        }
+        text
+    }
+
+    /// An `int` the kernel wrote, `[1234]`; its address if it wrote none.
+    fn int_written(&self, pointer: u64, failed: bool) -> String {
+        match self.memory.read_value::<i32>(pointer) {
+            Some(value) if !failed => format!("[{value}]"),
+            _ => address(pointer),
+        }
+    }
+
+    /// `clone3`'s `struct clone_args`, `size` bytes long: the fields of the
+    /// original 64 bytes (Linux 5.3), and those of the 88 (5.7) that are set.
+    fn clone3_args(&self, pointer: u64, size: u64) -> Option<[u64; 11]> {
+        let length = size.min(88) as usize;
+        if length < 64 {
+            return None;
+        }
+        let bytes = self.memory.read(pointer, length)?;
+        let mut fields = [0; 11];
+        for (field, word) in fields.iter_mut().zip(bytes.chunks_exact(8)) {
+            *field = u64::from_ne_bytes(word.try_into().unwrap());
+        }
+        (bytes.len() == length).then_some(fields)
+    }
+
+    /// The structure clone3 reads, as strace shows it at the entry: the
+    /// flags, then the fields they make the kernel read.
+    fn clone_args_text(&self, pointer: u64, size: u64) -> String {
+        let Some(fields) = self.clone3_args(pointer, size) else {
+            return address(pointer);
+        };
+        let [
+            flags,
+            pidfd,
+            child_tid,
+            parent_tid,
+            exit_signal,
+            stack,
+            stack_size,
+            tls,
+            set_tid,
+            set_tid_size,
+            cgroup,
+        ] = fields;
+        let names: Vec<(u64, &str)> = CLONE_FLAGS.iter().chain(CLONE3_FLAGS).copied().collect();
+        let mut text = format!("{{flags={}", self::flags(&names, flags));
+        if flags & CLONE_PIDFD != 0 {
+            let _ = write!(text, ", pidfd={}", address(pidfd));
+        }
+        if flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) != 0 {
+            let _ = write!(text, ", child_tid={}", address(child_tid));
+        }
+        if flags & CLONE_PARENT_SETTID != 0 {
+            let _ = write!(text, ", parent_tid={}", address(parent_tid));
+        }
+        match i32::try_from(exit_signal) {
+            Ok(signal) if signal < i32::MAX => {
+                let _ = write!(text, ", exit_signal={}", signal_name(signal));
+            }
+            _ => {
+                let _ = write!(text, ", exit_signal={exit_signal}");
+            }
+        }
+        let _ = write!(
+            text,
+            ", stack={}, stack_size={}",
+            address(stack),
+            hex(stack_size)
+        );
+        if flags & CLONE_SETTLS != 0 {
+            let _ = write!(text, ", tls={}", address(tls));
+        }
+        if set_tid != 0 || set_tid_size != 0 {
+            let ids = match self.memory.read(set_tid, 4 * set_tid_size as usize) {
+                Some(bytes) if set_tid != 0 && (1..=32).contains(&set_tid_size) => {
+                    let ids: Vec<String> = bytes
+                        .chunks_exact(4)
+                        .map(|id| i32::from_ne_bytes(id.try_into().unwrap()).to_string())
+                        .collect();
+                    format!("[{}]", ids.join(", "))
+                }
+                _ => address(set_tid),
+            };
+            let _ = write!(text, ", set_tid={ids}, set_tid_size={set_tid_size}");
+        }
+        if size > 80 && (cgroup != 0 || flags & CLONE_INTO_CGROUP != 0) {
+            let _ = write!(text, ", cgroup={cgroup}");
+        }
+        text.push('}');
+        text
+    }
+
+    /// Whether clone3's flags ask the kernel to write an id back into the
+    /// structure, which strace then shows at the exit.
+    fn clone3_writes_back(&self, pointer: u64, size: u64) -> bool {
+        self.clone3_args(pointer, size)
+            .is_some_and(|[flags, ..]| flags & (CLONE_PIDFD | CLONE_PARENT_SETTID) != 0)
+    }
+
+    /// What clone3 wrote back (` => {parent_tid=[1234]}`), then its size.
+    fn clone3_written_back(&self, call: &Syscall, rax: u64) -> String {
+        let [pointer, size, ..] = call.args;
+        if error_number(rax).is_some() {
+            return format!(", {size}");
+        }
+        let Some([flags, pidfd, _, parent_tid, ..]) = self.clone3_args(pointer, size) else {
+            return format!(" => {}, {size}", address(pointer));
+        };
+        let mut written = Vec::new();
+        if flags & CLONE_PIDFD != 0 {
+            written.push(format!("pidfd={}", self.int_written(pidfd, false)));
+        }
+        if flags & CLONE_PARENT_SETTID != 0 {
+            written.push(format!(
+                "parent_tid={}",
+                self.int_written(parent_tid, false)
+            ));
+        }
+        format!(" => {{{}}}, {size}", written.join(", "))
+    }
+
+    /// `writev`'s buffers, `[{iov_base="…", iov_len=5}, …]`: at most `-s N`
+    /// of them, each cut at `-s N` bytes.
+    fn iovecs(&self, pointer: u64, count: u64) -> String {
+        if pointer == 0 {
+            return "NULL".to_string();
+        }
+        if count
+            .checked_mul(16)
+            .is_none_or(|size| pointer.checked_add(size).is_none())
+        {
+            return address(pointer);
+        }
+        let mut items = Vec::new();
+        for i in 0..count {
+            let at = pointer + 16 * i;
+            let Some([base, len]) = self.memory.read_value::<[u64; 2]>(at) else {
+                if i == 0 {
+                    return address(pointer);
+                }
+                items.push(format!("... /* {} */", address(at)));
+                break;
+            };
+            if i as usize >= self.string_limit {
+                items.push("...".to_string());
+                break;
+            }
+            let bytes = self.bytes(base, len as usize, false);
+            items.push(format!("{{iov_base={bytes}, iov_len={len}}}"));
+        }
+        format!("[{}]", items.join(", "))
+    }
+
+    /// `seccomp`'s third argument: for `SECCOMP_SET_MODE_FILTER`, the
+    /// program's length and address (`strace -v` shows its instructions).
+    fn seccomp_args(&self, operation: u64, pointer: u64) -> String {
+        match (operation, self.memory.read_value::<[u64; 2]>(pointer)) {
+            (SECCOMP_SET_MODE_FILTER, Some([len, filter])) => {
+                format!("{{len={}, filter={}}}", len & 0xffff, address(filter))
+            }
+            _ => address(pointer),
+        }
+    }
+}
+
+/// Whether an error is one of the kernel's own "restart" ones, which only a
+/// call that a signal interrupted returns (see `format_error`).
+fn is_restart(errno: i32) -> bool {
+    matches!(errno, 512..=514 | 516)
+}
+
+/// `clone`'s flags: the flags, then the signal the child sends its parent
+/// when it ends, in the low byte (`SIGCHLD` for a process, none for a
+/// thread).
+fn clone_flags(value: u64) -> String {
+    let (flags, signal) = (value & !0xff, (value & 0xff) as i32);
+    match (flags, signal) {
+        (0, _) => signal_name(signal),
+        (_, 0) => self::flags(CLONE_FLAGS, flags),
+        _ => format!(
+            "{}|{}",
+            self::flags(CLONE_FLAGS, flags),
+            signal_name(signal)
+        ),
+    }
+}
+
+/// `seccomp`'s flags: by name for `SECCOMP_SET_MODE_FILTER`, in hex for
+/// the other operations.
+fn seccomp_flags(operation: u64, value: u64) -> String {
+    match operation {
+        SECCOMP_SET_MODE_FILTER => flags(SECCOMP_FILTER_FLAGS, value & 0xffff_ffff),
+        _ => hex(value & 0xffff_ffff),
+    }
+}
+
 // ANCHOR: signals
 /// A signal's name as strace writes it (`SIGINT`, `SIGRT_1`), or its number
 /// when it has none.
@@ -1720,4 +2047,69 @@ const SOCKET_TYPES: &[(u64, &str)] = &[
 ];
 
 const SOCKET_FLAGS: &[(u64, &str)] = &[(0o2000000, "SOCK_CLOEXEC"), (0o4000, "SOCK_NONBLOCK")];
+
+/// clone's flags, in strace's order (linux/sched.h). The low byte is the
+/// signal, not a flag. `CLONE_DETACHED` (0x400000) is left in hex, as
+/// strace leaves it: the kernel ignores it.
+const CLONE_FLAGS: &[(u64, &str)] = &[
+    (0x100, "CLONE_VM"),
+    (0x200, "CLONE_FS"),
+    (0x400, "CLONE_FILES"),
+    (0x800, "CLONE_SIGHAND"),
+    (CLONE_PIDFD, "CLONE_PIDFD"),
+    (0x2000, "CLONE_PTRACE"),
+    (0x4000, "CLONE_VFORK"),
+    (0x8000, "CLONE_PARENT"),
+    (0x10000, "CLONE_THREAD"),
+    (0x20000, "CLONE_NEWNS"),
+    (0x40000, "CLONE_SYSVSEM"),
+    (CLONE_SETTLS, "CLONE_SETTLS"),
+    (CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"),
+    (CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"),
+    (0x800000, "CLONE_UNTRACED"),
+    (CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"),
+    (0x2000000, "CLONE_NEWCGROUP"),
+    (0x4000000, "CLONE_NEWUTS"),
+    (0x8000000, "CLONE_NEWIPC"),
+    (0x10000000, "CLONE_NEWUSER"),
+    (0x20000000, "CLONE_NEWPID"),
+    (0x40000000, "CLONE_NEWNET"),
+    (0x80000000, "CLONE_IO"),
+];
+
+/// The flags only clone3 has room for, after clone's in strace's order.
+const CLONE3_FLAGS: &[(u64, &str)] = &[
+    (0x80, "CLONE_NEWTIME"),
+    (0x100000000, "CLONE_CLEAR_SIGHAND"),
+    (CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"),
+];
+
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+const CLONE_INTO_CGROUP: u64 = 0x200000000;
+
+/// The flags that make clone write an id, which strace shows at the exit.
+const CLONE_IDS: u64 =
+    CLONE_PARENT_SETTID | CLONE_PIDFD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_SETTLS;
+
+const SECCOMP_SET_MODE_FILTER: u64 = 1;
+
+const SECCOMP_OPS: &[(u64, &str)] = &[
+    (0, "SECCOMP_SET_MODE_STRICT"),
+    (SECCOMP_SET_MODE_FILTER, "SECCOMP_SET_MODE_FILTER"),
+    (2, "SECCOMP_GET_ACTION_AVAIL"),
+    (3, "SECCOMP_GET_NOTIF_SIZES"),
+];
+
+const SECCOMP_FILTER_FLAGS: &[(u64, &str)] = &[
+    (1, "SECCOMP_FILTER_FLAG_TSYNC"),
+    (2, "SECCOMP_FILTER_FLAG_LOG"),
+    (4, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+    (8, "SECCOMP_FILTER_FLAG_NEW_LISTENER"),
+    (16, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"),
+    (32, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"),
+];
 // ANCHOR_END: all

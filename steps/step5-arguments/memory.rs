@@ -80,6 +80,7 @@ impl Memory {
     }
     // ANCHOR_END: read_c_string
 
+    // ANCHOR: read_value
     /// Reads a value of type `T` (a C structure, or a number) at `address`.
     pub fn read_value<T: Plain>(&self, address: u64) -> Option<T> {
         let bytes = self.read(address, size_of::<T>())?;
@@ -88,6 +89,7 @@ impl Memory {
             // that any bytes are a valid T. The read is unaligned-safe.
             .then(|| unsafe { bytes.as_ptr().cast::<T>().read_unaligned() })
     }
+    // ANCHOR_END: read_value
 
     // ANCHOR: peek
     /// The same as `read`, the old way: `PTRACE_PEEKDATA` returns one word
@@ -109,6 +111,7 @@ impl Memory {
     // ANCHOR_END: peek
 }
 
+// ANCHOR: plain
 /// Types that any bytes make a valid value of: the C structures the kernel
 /// fills (plain integers, and arrays of them).
 ///
@@ -124,4 +127,5 @@ unsafe impl Plain for u32 {}
 unsafe impl Plain for i64 {}
 unsafe impl Plain for u64 {}
 unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
+// ANCHOR_END: plain
 // ANCHOR_END: all

@@ -40,8 +40,8 @@ pub fn describe(info: &libc::siginfo_t) -> String {
                     _ => name(status),
                 };
                 fields.push(format!("si_status={status}"));
-                fields.push(format!("si_utime={}", info.si_utime()));
-                fields.push(format!("si_stime={}", info.si_stime()));
+                fields.push(format!("si_utime={}", cpu_time(info.si_utime())));
+                fields.push(format!("si_stime={}", cpu_time(info.si_stime())));
             }
             // A fault: at which address.
             code if code > 0 && is_fault(signo) => {
@@ -55,6 +55,20 @@ pub fn describe(info: &libc::siginfo_t) -> String {
 // ANCHOR_END: describe
 
 const CLD_EXITED: i32 = 1;
+
+/// A child's CPU time, in clock ticks, as strace shows it: `0`, or
+/// `3 /* 0.03 s */` (`sysconf(_SC_CLK_TCK)` ticks a second, 100 on Linux).
+fn cpu_time(ticks: libc::clock_t) -> String {
+    // SAFETY: sysconf only reads one of the system's constants.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+    if ticks <= 0 {
+        return ticks.to_string();
+    }
+    let digits = per_second.ilog10() as usize;
+    let fraction = (ticks % per_second) * 10_i64.pow(digits as u32) / per_second;
+    let seconds = ticks / per_second;
+    format!("{ticks} /* {seconds}.{fraction:0digits$} s */")
+}
 
 /// The signals that the kernel sends for a fault of the program's own.
 fn is_fault(signo: i32) -> bool {

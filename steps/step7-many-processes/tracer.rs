@@ -503,11 +503,8 @@ impl<'a> Tracer<'a> {
     /// argument that only the exit can show (`read(3, `), or every argument
     /// (`write(1, "hi\n", 3`). The exit's text starts with this one.
     fn entry_text(&self, tid: Pid, entered: &Entered, pending: &Pending) -> String {
-        let (decoded, left_for_exit) = pending.entry_args();
-        let mut args = format!("({}", decoded.join(", "));
-        if left_for_exit && !decoded.is_empty() {
-            args.push_str(", ");
-        }
+        let (decoded, _) = pending.entry_args();
+        let args = format!("({decoded}");
         let name = entered.abi.syscall_name(entered.number);
         let text = self.call_text(tid, entered, &name, &args);
         // restart_syscall's note is whole at the entry, but for its ")".

@@ -221,6 +221,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
         .as_deref()
         .map(profile::create)
         .transpose()?;
+    // ANCHOR: deny
     // Built before fork: the child only installs it.
     let deny: Vec<_> = options
         .deny
@@ -236,6 +237,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
             filter.as_ref(),
         )?),
     };
+    // ANCHOR_END: deny
     let mut tracer = Tracer::new(options, output, started, ptrace_options(options.follow))?;
     // --profile: the tracer collects the syscalls' names, quietly.
     if options.profile.is_some() {

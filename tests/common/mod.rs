@@ -362,6 +362,19 @@ pub fn mask_line(line: &str) -> String {
     {
         return format!("[pid PID] {}", mask_line(rest));
     }
+    // A child's CPU time, in a SIGCHLD: "si_utime=0", "si_stime=1 /* 0.01 s */".
+    if let Some(masked) = mask_cpu_times(line) {
+        return mask_line(&masked);
+    }
+    // The id of a new thread or process, which clone and clone3 write back
+    // where the parent asked: "parent_tid=[1234]".
+    let line = &match line.split_once("parent_tid=[") {
+        Some((before, after)) if after.contains(']') => {
+            let (_, rest) = after.split_once(']').unwrap();
+            format!("{before}parent_tid=[PID]{rest}")
+        }
+        _ => line.to_string(),
+    };
     // Pids first, on the raw words: a pid may have five digits or three, and
     // both must become the same `PID`.
     let mut words: Vec<&str> = line.split(' ').collect();
@@ -375,6 +388,14 @@ pub fn mask_line(line: &str) -> String {
     // A pid as the first argument.
     if line.starts_with("sched_getaffinity(") {
         words[0] = "sched_getaffinity(PID,";
+    }
+    // tgkill's process and thread, tkill's thread.
+    if line.starts_with("tgkill(") && words.len() > 2 {
+        words[0] = "tgkill(PID,";
+        words[1] = "PID,";
+    }
+    if line.starts_with("tkill(") {
+        words[0] = "tkill(PID,";
     }
     // A signal's sender, "si_pid=1234,"; the target of kill, "kill(1234,";
     // strace's notice of a change of ABI, "[ Process PID=1234 runs in …".
@@ -426,6 +447,22 @@ pub fn mask_line(line: &str) -> String {
         Some((call, result)) => format!("{:<39} = {result}", call.trim_end()),
         None => masked,
     }
+}
+
+/// `line` with each `si_utime=…` and `si_stime=…` (ticks, and strace's
+/// comment in seconds, if any: neither has a `,` or a `}`) as `si_utime=T`,
+/// if one is not masked yet.
+fn mask_cpu_times(line: &str) -> Option<String> {
+    let mut masked = line.to_string();
+    for field in ["si_utime=", "si_stime="] {
+        let Some(start) = masked.find(field).map(|at| at + field.len()) else {
+            continue;
+        };
+        let rest = &masked[start..];
+        let end = start + rest.find([',', '}']).unwrap_or(rest.len());
+        masked.replace_range(start..end, "T");
+    }
+    (masked != line).then_some(masked)
 }
 
 /// Replaces every run of eight hex digits or more by `HEX`: addresses in

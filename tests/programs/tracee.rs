@@ -63,6 +63,23 @@
 //!                           F_GETFD, F_GETLEASE, F_GET_SEALS), personality,
 //!                           prctl (PR_GET_SECUREBITS,
 //!                           PR_GET_SPECULATION_CTRL), membarrier
+//!   tracee clones           starts a thread (clone3, from pthread_create)
+//!                           and waits for its end, then a process (clone,
+//!                           from fork), then a program (clone3 with
+//!                           CLONE_VFORK, from posix_spawn of `sleep 0.1`),
+//!                           and waits for each; each ends 0.1 s after its
+//!                           clone, so that its end comes after the clone's
+//!                           line
+//!   tracee vfork-children   starts two children with CLONE_VFORK, which
+//!                           keeps the parent inside its call until the
+//!                           child ends: with clone (and the ids fork asks
+//!                           for), then with clone3 (and parent_tid); each
+//!                           child calls getppid, then exits
+//!   tracee seccomp-trace NAME CMD...  runs CMD under a seccomp filter that
+//!                           answers SECCOMP_RET_TRACE to syscall NAME, like
+//!                           step 9's for -e trace=NAME: with no tracer that
+//!                           asked for PTRACE_O_TRACESECCOMP, NAME fails with
+//!                           ENOSYS
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -97,6 +114,11 @@ fn main() {
         ["fexecve", command @ ..] if !command.is_empty() => run_with_fexecve(command),
         ["restarts"] => restarts(),
         ["formats"] => formats(),
+        ["clones"] => clones(),
+        ["vfork-children"] => vfork_children(),
+        ["seccomp-trace", name, command @ ..] if !command.is_empty() => {
+            run_with_trace_filter(name, command)
+        }
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
@@ -106,7 +128,7 @@ fn main() {
                  | loop FILE [spinning] \
                  | parent-waits \
                  | new-syscalls | sigtrap-blocked CMD... | fexecve PROGRAM... | restarts \
-                 | formats"
+                 | formats | clones | vfork-children | seccomp-trace NAME CMD..."
             );
             process::exit(2);
         }
@@ -234,6 +256,11 @@ fn run_without_ptrace(command: &[&str]) -> ! {
         ),
         bpf_statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
     ];
+    install_and_run(&filter, command)
+}
+
+/// Installs `filter` on ourselves, then becomes `command`.
+fn install_and_run(filter: &[libc::sock_filter], command: &[&str]) -> ! {
     let program = libc::sock_fprog {
         len: filter.len() as u16,
         filter: filter.as_ptr().cast_mut(),
@@ -821,3 +848,116 @@ fn formats() {
     }
     say("formats: done\n");
 }
+/// A thread, a process and a program, each started the way its library
+/// call starts it, one after the other: the flags of each clone are the
+/// lesson of chapter 7.
+fn clones() {
+    // Each child ends 0.1 s after it starts: a tracer hears of its end
+    // after its clone's exit, never in the middle of the clone's line.
+    let a_while = std::time::Duration::from_millis(100);
+    let thread = std::thread::spawn(move || std::thread::sleep(a_while));
+    thread.join().unwrap();
+    // SAFETY: the child only calls usleep and _exit, which are
+    // async-signal-safe; waitpid takes a null status pointer.
+    unsafe {
+        let child = libc::fork();
+        if child == 0 {
+            libc::usleep(100_000);
+            libc::_exit(0);
+        }
+        libc::waitpid(child, ptr::null_mut(), 0);
+    }
+    let path = c"/bin/sleep";
+    let argv = [
+        c"sleep".as_ptr().cast_mut(),
+        c"0.1".as_ptr().cast_mut(),
+        ptr::null_mut(),
+    ];
+    let mut child = 0;
+    // SAFETY: `path` and `argv` are NUL-terminated, `argv` ends with a null
+    // pointer; no file actions or attributes; the environment is ours.
+    unsafe {
+        unsafe extern "C" {
+            static environ: *const *mut c_char;
+        }
+        libc::posix_spawn(
+            &mut child,
+            path.as_ptr(),
+            ptr::null(),
+            ptr::null(),
+            argv.as_ptr(),
+            environ,
+        );
+        libc::waitpid(child, ptr::null_mut(), 0);
+    }
+}
+
+/// Two children made with CLONE_VFORK, which suspends the parent inside
+/// its call until the child lets go of its memory, here by exiting: the
+/// child's getppid comes, every time, between the entry and the exit of
+/// the parent's clone or clone3.
+fn vfork_children() {
+    let mut child_tid: libc::pid_t = 0;
+    let mut parent_tid: libc::pid_t = 0;
+    let clone_flags =
+        libc::CLONE_VFORK | libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD;
+    // clone3's struct clone_args: flags, pidfd, child_tid, parent_tid,
+    // exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup.
+    let mut clone_args = [0u64; 11];
+    clone_args[0] = (libc::CLONE_VFORK | libc::CLONE_PARENT_SETTID) as u64;
+    clone_args[3] = (&raw mut parent_tid) as u64;
+    clone_args[4] = libc::SIGCHLD as u64;
+    // SAFETY: without CLONE_VM, each child runs on a copy of our memory,
+    // as after fork, and only calls getppid and _exit; the pointers are to
+    // live locals, of the sizes the kernel writes.
+    unsafe {
+        let child = libc::syscall(libc::SYS_clone, clone_flags, 0, 0, &raw mut child_tid, 0);
+        child_calls_getppid_and_exits(child);
+        let child = libc::syscall(
+            libc::SYS_clone3,
+            clone_args.as_ptr(),
+            size_of_val(&clone_args),
+        );
+        child_calls_getppid_and_exits(child);
+    }
+}
+
+/// In the child (`child` is 0): getppid, then exit. In the parent: wait for
+/// the child's end.
+fn child_calls_getppid_and_exits(child: libc::c_long) {
+    // SAFETY: getppid and _exit are async-signal-safe; waitpid takes any
+    // pid, and a null status pointer.
+    unsafe {
+        if child == 0 {
+            libc::getppid();
+            libc::_exit(0);
+        }
+        libc::waitpid(child as libc::pid_t, ptr::null_mut(), 0);
+    }
+}
+
+/// Becomes `command` under a filter like the one step 9 installs for `-e
+/// trace=NAME`: stop at NAME for the tracer, allow everything else. A filter is kept
+/// across execve and by every child; a process that no tracer watches for
+/// seccomp stops gets ENOSYS from the kernel at NAME instead.
+fn run_with_trace_filter(name: &str, command: &[&str]) -> ! {
+    let Ok(sysno) = name.parse::<syscalls::Sysno>() else {
+        eprintln!("tracee: '{name}' is not a syscall");
+        process::exit(2);
+    };
+    let (arch_offset, nr_offset) = (4, 0); // in struct seccomp_data
+    let filter = [
+        // Another ABI's numbers mean other calls: let them through.
+        bpf_statement(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, arch_offset),
+        bpf_jump_if_equal(AUDIT_ARCH_X86_64, 1, 0),
+        bpf_statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+        bpf_statement(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, nr_offset),
+        bpf_jump_if_equal(sysno as u32, 0, 1),
+        bpf_statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_TRACE),
+        bpf_statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    install_and_run(&filter, command)
+}
+
+/// `AUDIT_ARCH_X86_64` from linux/audit.h.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
