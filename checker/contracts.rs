@@ -1,0 +1,66 @@
+//! The contracts that every tracing step keeps (2 and later), run by `--all`.
+
+use crate::check::{Check, Context, Outcome, expect};
+use crate::talk::traced;
+
+const CONTRACTS: &[Check] = &[
+    Check {
+        step: 2,
+        promise: "every step: the program's streams and exit status are its own",
+        section: "Almost nothing between fork and exec",
+        check: streams_and_status_are_the_programs,
+    },
+    Check {
+        step: 2,
+        promise: "every step: nothing is left running",
+        section: "Reaping, and zombies",
+        check: nothing_left_running,
+    },
+];
+
+/// The contracts of step `n`: none for step 1, which traces nothing.
+pub fn every_step(n: usize) -> &'static [Check] {
+    if n == 1 { &[] } else { CONTRACTS }
+}
+
+fn streams_and_status_are_the_programs(context: &Context) -> Outcome {
+    let run = traced(context, &["sh", "-c", "echo out; echo err >&2; exit 3"])?;
+    let own = run.stdout == "out\n" && run.stderr.contains("err\n") && run.status.code() == Some(3);
+    expect(
+        own,
+        &run,
+        "stdout \"out\\n\", \"err\" on stderr, exit status 3",
+        &format!("{}{}", crate::talk::streams(&run), crate::run::ending(&run.status)),
+        "stdout and the exit status are the program's: your lines go to stderr, and \
+         you exit with the child's status",
+    )
+}
+
+fn nothing_left_running(context: &Context) -> Outcome {
+    // A word of its own, to find the program again in /proc.
+    let marker = format!("check-my-step-{}-{}", std::process::id(), crate::run::unique());
+    let run = traced(context, &["sh", "-c", "sleep 0.1", &marker])?;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left = processes_with(&marker);
+    expect(
+        left.is_empty(),
+        &run,
+        "no process left once the tracer has exited",
+        &left.join("\n"),
+        "wait for the child until it exits (waitpid until WIFEXITED or WIFSIGNALED), \
+         and kill it if your tracer stops early (PTRACE_O_EXITKILL)",
+    )
+}
+
+/// The processes whose command line holds `word`, as "pid: command".
+fn processes_with(word: &str) -> Vec<String> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    entries
+        .filter_map(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            cmdline.contains(word).then(|| format!("{pid}: {cmdline}"))
+        })
+        .collect()
+}

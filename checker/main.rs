@@ -1,0 +1,153 @@
+//! check-my-step: checks a tracer, yours, in any language, against what one
+//! chapter of the book promises. `scripts/check-my-step` builds and runs it:
+//!
+//!   scripts/check-my-step 4 ./my-tracer       step 4's checks, on ./my-tracer
+//!   scripts/check-my-step --all 4 ./my-tracer and the contracts of every step
+//!   scripts/check-my-step 4                   on mine/main.rs, your own file
+//!
+//! The program is run as `PROGRAM [OPTIONS] COMMAND ARGS…` and writes its trace
+//! on stderr, as the steps do; step 1's program is run alone. The checks of a
+//! step are its chapter's promises, in the chapter's order, and the first one
+//! that fails stops the run: it says what ran, what was expected, what was
+//! seen, a hint, and the section of the chapter to reread. Exit status: 0 all
+//! passed, 1 a check failed, 2 a wrong command line.
+//!
+//! `check-my-step --list` prints every check: step, chapter, section, promise.
+
+mod check;
+mod contracts;
+mod later;
+mod lines;
+mod run;
+mod talk;
+
+use check::{Check, Context, Problem};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Each step's chapter: its file under book/src/, and its title.
+pub const CHAPTERS: [(&str, &str); 10] = [
+    ("step1-raw-syscall.md", "A syscall with nothing in between"),
+    ("step2-traceme.md", "Becoming a tracer"),
+    ("step3-every-stop.md", "Every stop, and the bug"),
+    ("step4-enter-exit.md", "The fix, and counting"),
+    ("step5-arguments.md", "Reading another process's memory"),
+    ("step6-trustworthy.md", "A tracer you can trust"),
+    ("step7-many-processes.md", "Many processes"),
+    ("step8-seccomp.md", "Least privilege"),
+    ("step9-seccomp-bpf.md", "Tracing at full speed"),
+    ("step10-ebpf.md", "Counting without stopping (step 10)"),
+];
+
+/// The checks of step `n`, in its chapter's order.
+fn checks_of(n: usize) -> &'static [Check] {
+    [
+        talk::STEP1,
+        talk::STEP2,
+        talk::STEP3,
+        talk::STEP4,
+        later::STEP5,
+        later::STEP6,
+        later::STEP7,
+        later::STEP8,
+        later::STEP9,
+        later::STEP10,
+    ][n - 1]
+}
+
+const USAGE: &str = "usage: check-my-step [--all] STEP PROGRAM (STEP 1 to 10), or check-my-step --list";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["--list"] => list(),
+        ["--all", step, program] => check_step(step, program, true),
+        [step, program] => check_step(step, program, false),
+        _ => usage(),
+    }
+}
+
+fn usage() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
+}
+
+fn list() -> ExitCode {
+    for step in 1..=10 {
+        for check in checks_of(step).iter().chain(contracts::every_step(step)) {
+            let (chapter, _) = CHAPTERS[check.step as usize - 1];
+            println!("{step}\t{chapter}\t{}\t{}", check.section, check.promise);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn check_step(step: &str, program: &str, all: bool) -> ExitCode {
+    let Some(n) = step.parse().ok().filter(|n| (1..=10).contains(n)) else {
+        return usage();
+    };
+    let mut checks: Vec<&Check> = checks_of(n).iter().collect();
+    if all {
+        checks.extend(contracts::every_step(n));
+    }
+    let context = Context {
+        program: PathBuf::from(program),
+        tracee: tracee(),
+        scratch: scratch_dir(),
+    };
+    let passed = run_checks(n, &checks, &context);
+    let _ = std::fs::remove_dir_all(&context.scratch);
+    if passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Runs the checks in order, and stops at the first failure, which it reports.
+fn run_checks(step: usize, checks: &[&Check], context: &Context) -> bool {
+    let (_, title) = CHAPTERS[step - 1];
+    println!(
+        "[check] step {step}, \"{title}\": {} checks on {}",
+        checks.len(),
+        run::shell_line(&context.program, &[])
+    );
+    for (i, check) in checks.iter().enumerate() {
+        let label = format!("[check {step}.{}]", i + 1);
+        match (check.check)(context) {
+            Ok(()) => println!("{label} ok: {}", check.promise),
+            Err(Problem::Skip(why)) => println!("{label} skip: {} ({why})", check.promise),
+            Err(Problem::Fail(failure)) => {
+                report(&label, check, &failure);
+                return false;
+            }
+        }
+    }
+    println!("[check] step {step}: all {} checks passed", checks.len());
+    true
+}
+
+fn report(label: &str, check: &Check, failure: &check::Failure) {
+    let (chapter, title) = CHAPTERS[check.step as usize - 1];
+    println!("{label} FAIL: {}", check.promise);
+    println!("  ran:      {}", failure.ran);
+    println!("  expected: {}", failure.expected);
+    println!("  seen:");
+    for line in &failure.seen {
+        println!("    | {line}");
+    }
+    println!("  hint:     {}", failure.hint);
+    println!(
+        "  reread:   \"{}\", in chapter {} \"{title}\" (book/src/{chapter})",
+        check.section, check.step
+    );
+}
+
+/// The tests' tracee, built beside this program (tests/programs/tracee.rs).
+fn tracee() -> String {
+    let here = std::env::current_exe().unwrap_or_default();
+    here.with_file_name("tracee").to_string_lossy().into_owned()
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("check-my-step-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
