@@ -17,6 +17,7 @@ pub struct Check {
 /// small program of this repository that makes exactly the syscalls a check
 /// asks for (tests/programs/tracee.rs).
 pub struct Context {
+    pub step: usize,
     pub program: PathBuf,
     pub tracee: String,
     /// A directory for the files a check writes.
@@ -43,7 +44,12 @@ pub struct Failure {
 }
 
 /// A failure of `run`: `seen` is the part of its output that the check read.
-pub fn fail(run: &Run, expected: impl Into<String>, seen: &str, hint: impl Into<String>) -> Outcome {
+pub fn fail(
+    run: &Run,
+    expected: impl Into<String>,
+    seen: &str,
+    hint: impl Into<String>,
+) -> Outcome {
     Err(Problem::Fail(Failure {
         ran: run.command.clone(),
         expected: expected.into(),
@@ -72,8 +78,11 @@ impl From<NoRun> for Problem {
     fn from(no_run: NoRun) -> Problem {
         Problem::Fail(Failure {
             ran: no_run.command,
-            expected: "a run to its end, in well under a second".to_string(),
-            seen: vec!["(no end)".to_string()],
+            expected: format!(
+                "the program to start, and end within {} s",
+                crate::run::LIMIT.as_secs()
+            ),
+            seen: vec!["(see the hint)".to_string()],
             hint: no_run.why,
         })
     }

@@ -56,7 +56,10 @@ pub fn call(line: &str) -> Option<Call> {
 /// A line of `strace -f`, without its pid: `[pid  1234] ` on a terminal,
 /// `1234 ` in a file written with `-o`.
 pub fn without_pid(line: &str) -> &str {
-    if let Some((_, rest)) = line.strip_prefix("[pid ").and_then(|rest| rest.split_once("] ")) {
+    if let Some((_, rest)) = line
+        .strip_prefix("[pid ")
+        .and_then(|rest| rest.split_once("] "))
+    {
         return rest;
     }
     match line.split_once(' ') {
@@ -93,9 +96,23 @@ pub fn table(text: &str) -> Vec<(String, u64, u64)> {
 }
 
 /// Hides what differs from run to run under strace itself: addresses, pids
-/// and other large numbers, the count of environment variables.
+/// and other large numbers, and the random bytes of getrandom.
 pub fn mask(line: &str) -> String {
     let line = without_pid(line);
+    // getrandom's bytes are random: its string goes whole.
+    if let Some(rest) = line.strip_prefix("getrandom(\"")
+        && let Some((_, after)) = rest.split_once("\", ")
+    {
+        return mask(&format!("getrandom(BYTES, {after}"));
+    }
+    // A pid or a thread id, returned, differs from run to run.
+    if let Some((call, _)) = line.rsplit_once(" = ")
+        && PID_RESULTS
+            .iter()
+            .any(|name| call.starts_with(&format!("{name}(")))
+    {
+        return format!("{} = PID", mask(call));
+    }
     let mut masked = String::new();
     let mut word = String::new();
     for c in line.chars().chain(std::iter::once('\n')) {
@@ -111,10 +128,26 @@ pub fn mask(line: &str) -> String {
     masked
 }
 
+/// The calls whose result is a process's or a thread's id.
+const PID_RESULTS: [&str; 8] = [
+    "getpid",
+    "getppid",
+    "gettid",
+    "set_tid_address",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+];
+
 fn mask_word(word: &str) -> String {
     let is_hex = word.len() > 2 && word.starts_with("0x");
     let is_large = word.len() >= 5 && word.chars().all(|c| c.is_ascii_digit());
-    if is_hex || is_large { "N".to_string() } else { word.to_string() }
+    if is_hex || is_large {
+        "N".to_string()
+    } else {
+        word.to_string()
+    }
 }
 
 /// At most ten lines of `text`, for a failure's "seen", with how many more.

@@ -55,9 +55,11 @@ fn checks_of(n: usize) -> &'static [Check] {
     ][n - 1]
 }
 
-const USAGE: &str = "usage: check-my-step [--all] STEP PROGRAM (STEP 1 to 10), or check-my-step --list";
+const USAGE: &str =
+    "usage: check-my-step [--all] STEP PROGRAM (STEP 1 to 10), or check-my-step --list";
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout_and_panics();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
@@ -66,6 +68,17 @@ fn main() -> ExitCode {
         [step, program] => check_step(step, program, false),
         _ => usage(),
     }
+}
+
+/// `check-my-step 4 ./mine | head` ends quietly, as a shell command does
+/// (Rust ignores SIGPIPE, and would panic on the closed pipe), and a bug of
+/// the checker's own says so in one line, without a backtrace.
+fn quiet_on_closed_stdout_and_panics() {
+    // SAFETY: restores the default action of one signal, before any thread.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("check-my-step: a bug of the checker's own, not of your tracer: {info}");
+    }));
 }
 
 fn usage() -> ExitCode {
@@ -92,21 +105,29 @@ fn check_step(step: &str, program: &str, all: bool) -> ExitCode {
         checks.extend(contracts::every_step(n));
     }
     let context = Context {
+        step: n,
         program: PathBuf::from(program),
         tracee: tracee(),
         scratch: scratch_dir(),
     };
     let passed = run_checks(n, &checks, &context);
     let _ = std::fs::remove_dir_all(&context.scratch);
-    if passed { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// Runs the checks in order, and stops at the first failure, which it reports.
 fn run_checks(step: usize, checks: &[&Check], context: &Context) -> bool {
     let (_, title) = CHAPTERS[step - 1];
+    let count = match checks.len() {
+        1 => "1 check".to_string(),
+        n => format!("{n} checks"),
+    };
     println!(
-        "[check] step {step}, \"{title}\": {} checks on {}",
-        checks.len(),
+        "[check] step {step}, \"{title}\": {count} on {}",
         run::shell_line(&context.program, &[])
     );
     for (i, check) in checks.iter().enumerate() {
@@ -120,7 +141,7 @@ fn run_checks(step: usize, checks: &[&Check], context: &Context) -> bool {
             }
         }
     }
-    println!("[check] step {step}: all {} checks passed", checks.len());
+    println!("[check] step {step}: all passed");
     true
 }
 

@@ -39,7 +39,10 @@ pub fn run(program: &Path, args: &[&str]) -> Result<Run, NoRun> {
 /// it has started (to send it a signal, say).
 pub fn start(program: &Path, args: &[&str], meanwhile: impl FnOnce(u32)) -> Result<Run, NoRun> {
     let command = shell_line(program, args);
-    let no_run = |why: String| NoRun { command: command.clone(), why };
+    let no_run = |why: String| NoRun {
+        command: command.clone(),
+        why,
+    };
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -64,9 +67,7 @@ pub fn start(program: &Path, args: &[&str], meanwhile: impl FnOnce(u32)) -> Resu
     })
 }
 
-fn read_in_background(
-    pipe: Option<impl Read + Send + 'static>,
-) -> std::thread::JoinHandle<String> {
+fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
@@ -112,7 +113,10 @@ pub fn shell_line(program: &Path, args: &[&str]) -> String {
         Some(rest) => format!("./{rest}"),
         None => word.to_string(),
     };
-    words.map(|word| quote(&relative(word))).collect::<Vec<_>>().join(" ")
+    words
+        .map(|word| quote(&relative(word)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn quote(word: &str) -> String {
@@ -141,13 +145,14 @@ pub fn strace(options: &[&str], command: &[&str], scratch: &Path) -> Option<Stri
     let mut args = vec!["-o", &file_name];
     args.extend_from_slice(options);
     args.extend_from_slice(command);
+    // Its output into pipes, as the program's under test: a program asks
+    // what its stdout is (a pipe, not /dev/null), and the trace shows it.
     let status = Command::new("strace")
         .args(&args)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .ok()?;
+        .output()
+        .ok()?
+        .status;
     let trace = std::fs::read_to_string(&file).ok();
     let _ = std::fs::remove_file(&file);
     trace.filter(|_| status.code().is_some())

@@ -122,7 +122,12 @@ fn write_returns_its_length(context: &Context) -> Outcome {
         });
         call.number().is_some_and(|n| n > 0) && call.number() == length
     };
-    let seen = lines_of(&writes);
+    // Nothing traced: strace's own messages say why.
+    let seen = if writes.is_empty() {
+        run.stderr.clone()
+    } else {
+        lines_of(&writes)
+    };
     let hint = if writes.is_empty() {
         "strace saw no write: put 1 (write) in rax, the fd in rdi, the address in rsi, \
          the length in rdx, then `syscall`"
@@ -140,7 +145,11 @@ fn write_returns_its_length(context: &Context) -> Outcome {
 
 fn write_fails_with_ebadf(context: &Context) -> Outcome {
     let (run, writes) = writes_under_strace(context)?;
-    let fails = writes.iter().any(|c| c.result.as_deref().is_some_and(|r| r.starts_with("-1 EBADF")));
+    let fails = writes.iter().any(|c| {
+        c.result
+            .as_deref()
+            .is_some_and(|r| r.starts_with("-1 EBADF"))
+    });
     expect(
         fails,
         &run,
@@ -205,7 +214,11 @@ fn signals_are_the_programs(context: &Context) -> Outcome {
         run.stdout == "caught\nafter\n",
         &run,
         "stdout \"caught\\nafter\\n\": the shell's handler ran",
-        &format!("stdout: {:?}, {}", run.stdout, crate::run::ending(&run.status)),
+        &format!(
+            "stdout: {:?}, {}",
+            run.stdout,
+            crate::run::ending(&run.status)
+        ),
         "a signal stop's signal must be passed on: resume with that signal \
          (PTRACE_CONT, sig), not 0, which swallows it",
     )
@@ -230,13 +243,19 @@ fn stop_after_execve_reported(context: &Context) -> Outcome {
 
 fn getppid_5(context: &Context) -> Result<(Run, Vec<Call>), Problem> {
     let run = traced(context, &[&context.tracee, "getppid", "5"])?;
-    let getppids = calls(&run.stderr).into_iter().filter(|c| c.name == "getppid").collect();
+    let getppids = calls(&run.stderr)
+        .into_iter()
+        .filter(|c| c.name == "getppid")
+        .collect();
     Ok((run, getppids))
 }
 
 fn syscalls_by_name(context: &Context) -> Outcome {
     let (run, getppids) = getppid_5(context)?;
-    let has_110 = run.stderr.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "110");
+    let has_110 = run
+        .stderr
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "110");
     let hint = if has_110 {
         "110 is getppid's number: print the syscall's name"
     } else {
@@ -303,10 +322,12 @@ fn each_syscall_once_with_its_result(context: &Context) -> Outcome {
     let seen = lines_of(&getppids);
     let hint = if getppids.len() == 10 {
         "ten lines for five calls: printed at both stops. Remember which stop comes \
-         next, and print at the exit stop only".to_string()
+         next, and print at the exit stop only"
+            .to_string()
     } else if getppids.iter().any(|c| c.number() == Some(-38)) {
         "a result of -38 (-ENOSYS): printed at the entry stop, where the kernel has not \
-         run the call yet. The result is in rax at the exit stop".to_string()
+         run the call yet. The result is in rax at the exit stop"
+            .to_string()
     } else if getppids.iter().any(|c| c.number().is_none()) {
         "no result: write ` = ` and the result (rax at the exit stop) after the name".to_string()
     } else if let Some(other) = getppids.iter().filter_map(Call::number).find(|n| *n != pid) {
@@ -341,9 +362,15 @@ fn errors_as_strace_writes_them(context: &Context) -> Outcome {
     let run = traced(context, &[&context.tracee, "mixed"])?;
     let traced = calls(&run.stderr);
     let results: Vec<&str> = traced.iter().filter_map(|c| c.result.as_deref()).collect();
-    let missing: Vec<&str> = MIXED_ERRORS.into_iter().filter(|e| !results.contains(e)).collect();
-    let failing: Vec<&Call> = traced.iter().filter(|c| c.number().is_some_and(|n| n < 0)).collect();
-    let hint = if results.iter().any(|r| *r == "-2") {
+    let missing: Vec<&str> = MIXED_ERRORS
+        .into_iter()
+        .filter(|e| !results.contains(e))
+        .collect();
+    let failing: Vec<&Call> = traced
+        .iter()
+        .filter(|c| c.number().is_some_and(|n| n < 0))
+        .collect();
+    let hint = if results.contains(&"-2") {
         "`= -2`: strace writes `-1 ENOENT (No such file or directory)`: -1, the errno's \
          name, and its message in parentheses"
     } else {
@@ -354,7 +381,10 @@ fn errors_as_strace_writes_them(context: &Context) -> Outcome {
     expect(
         missing.is_empty(),
         &run,
-        format!("results written as strace writes them: {}", MIXED_ERRORS.join(", ")),
+        format!(
+            "results written as strace writes them: {}",
+            MIXED_ERRORS.join(", ")
+        ),
         &seen,
         hint,
     )
@@ -391,13 +421,16 @@ fn same_calls_and_results_as_strace(context: &Context) -> Outcome {
         &format!(
             "the first difference, at call {}:\n{}",
             at + 1,
-            seen_from.iter().map(|s| format!("{s}\n")).collect::<String>()
+            seen_from
+                .iter()
+                .map(|s| format!("{s}\n"))
+                .collect::<String>()
         ),
         "a call missing, added or out of step: each stop pairs with the one before it",
     )
 }
 
-fn counts_equal_strace_c(context: &Context) -> Outcome {
+pub fn counts_equal_strace_c(context: &Context) -> Outcome {
     let judge = strace(context, &["-c"], &[&context.tracee, "mixed"])?;
     let expected = table(&judge);
     let run = traced(context, &["-c", &context.tracee, "mixed"])?;
@@ -414,9 +447,18 @@ fn counts_equal_strace_c(context: &Context) -> Outcome {
         "count at the exit stop, as strace does: exit_group never returns and is not \
          counted, execve counts once"
     };
-    let shown = if seen.is_empty() { run.stderr.clone() } else { differing };
+    let shown = if seen.is_empty() {
+        run.stderr.clone()
+    } else {
+        differing
+    };
     if seen == expected {
         return Ok(());
     }
-    fail(&run, "the calls and errors of each row of strace -c's table", &shown, hint)
+    fail(
+        &run,
+        "the calls and errors of each row of strace -c's table",
+        &shown,
+        hint,
+    )
 }
