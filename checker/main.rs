@@ -13,6 +13,8 @@
 //! passed, 1 a check failed, 2 a wrong command line.
 //!
 //! `check-my-step --list` prints every check: step, chapter, section, promise.
+//! The checks are in talk.rs (steps 1 to 4), later.rs (5 to 10) and
+//! contracts.rs (every step, with `--all`).
 
 mod check;
 mod contracts;
@@ -86,11 +88,20 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Every check, one a line: its number, its promise, the section it names
+/// and its chapter's file, with ` | ` between them. The contracts of every
+/// step, which `--all` adds, are numbered `all.N`.
 fn list() -> ExitCode {
-    for step in 1..=10 {
-        for check in checks_of(step).iter().chain(contracts::every_step(step)) {
+    let steps = (1..=10).map(|step| (step.to_string(), checks_of(step)));
+    let all = std::iter::once(("all".to_string(), contracts::every_step(2)));
+    for (label, checks) in steps.chain(all) {
+        for (i, check) in checks.iter().enumerate() {
             let (chapter, _) = CHAPTERS[check.step as usize - 1];
-            println!("{step}\t{chapter}\t{}\t{}", check.section, check.promise);
+            let number = format!("{label}.{}", i + 1);
+            println!(
+                "{number:<6} {} | {} | {chapter}",
+                check.promise, check.section
+            );
         }
     }
     ExitCode::SUCCESS
@@ -149,16 +160,35 @@ fn report(label: &str, check: &Check, failure: &check::Failure) {
     let (chapter, title) = CHAPTERS[check.step as usize - 1];
     println!("{label} FAIL: {}", check.promise);
     println!("  ran:      {}", failure.ran);
-    println!("  expected: {}", failure.expected);
+    println!("  expected: {}", wrapped(&failure.expected));
     println!("  seen:");
     for line in &failure.seen {
         println!("    | {line}");
     }
-    println!("  hint:     {}", failure.hint);
+    println!("  hint:     {}", wrapped(&failure.hint));
+    println!("  reread:   \"{}\"", check.section);
     println!(
-        "  reread:   \"{}\", in chapter {} \"{title}\" (book/src/{chapter})",
-        check.section, check.step
+        "            in chapter {}, \"{title}\" (book/src/{chapter})",
+        check.step
     );
+}
+
+/// `text` cut into lines of at most 78 columns after the 12 of its label,
+/// the lines after the first indented under it.
+fn wrapped(text: &str) -> String {
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let line = lines.last_mut().unwrap(); // never empty: one line to start
+        if !line.is_empty() && line.len() + 1 + word.len() > 78 {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join("\n            ")
 }
 
 /// The tests' tracee, built beside this program (tests/programs/tracee.rs).

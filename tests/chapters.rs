@@ -238,7 +238,7 @@ fn every_section_a_check_names_is_a_heading_of_its_chapter() {
     let list = stdout(&check_my_step(&["--list"]));
     assert!(list.lines().count() > 30, "{list}");
     for line in list.lines() {
-        let [_, chapter, section, _] = line.split('\t').collect::<Vec<_>>()[..] else {
+        let [_, section, chapter] = line.split(" | ").collect::<Vec<_>>()[..] else {
             panic!("not a line of --list: {line}");
         };
         let text = read(&root().join("book/src").join(chapter));
