@@ -466,11 +466,16 @@ fn deny_fails_with_eperm(context: &Context) -> Outcome {
     let denied = mkdirs
         .iter()
         .any(|l| l.ends_with("= -1 EPERM (Operation not permitted)"));
+    // No mkdir line at all: what the program wrote says more.
+    let seen = match mkdirs.is_empty() {
+        true => streams(&run),
+        false => mkdirs.join("\n"),
+    };
     expect(
         denied,
         &run,
         "mkdir(\"/\", 0755) = -1 EPERM (Operation not permitted)",
-        &mkdirs.join("\n"),
+        &seen,
         "install, in the child before its execve, a filter whose action for the denied \
          calls is SECCOMP_RET_ERRNO | EPERM",
     )

@@ -69,12 +69,8 @@ fn fails_at(step: u32, number: u32, program: &str, hint: &str) {
         text.contains(&failed),
         "{program} should fail at {failed}:\n{text}"
     );
-    let hint_line = text
-        .lines()
-        .find(|l| l.starts_with("  hint:"))
-        .unwrap_or("");
     assert!(
-        hint_line.contains(hint),
+        hint_of(&text).contains(hint),
         "{program}, {failed}: expected the hint {hint:?}:\n{text}"
     );
     assert!(text.contains("  reread:   \""), "{text}");
@@ -82,6 +78,18 @@ fn fails_at(step: u32, number: u32, program: &str, hint: &str) {
         !text.contains("panicked") && !text.contains("backtrace"),
         "{text}"
     );
+}
+
+/// The hint of a failure, its lines joined again: the checker wraps it.
+fn hint_of(text: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("  hint:"));
+    let first = lines.next().unwrap_or("").trim_start_matches("  hint:");
+    let rest = lines.take_while(|l| l.starts_with("            "));
+    std::iter::once(first)
+        .chain(rest)
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
