@@ -54,7 +54,7 @@ pub fn call(line: &str) -> Option<Call> {
 }
 
 /// A line of `strace -f`, without its pid: `[pid  1234] ` on a terminal,
-/// `1234 ` in a file written with `-o`.
+/// `1234 ` in a file written with `-o` (padded: `123  `).
 pub fn without_pid(line: &str) -> &str {
     if let Some((_, rest)) = line
         .strip_prefix("[pid ")
@@ -63,7 +63,9 @@ pub fn without_pid(line: &str) -> &str {
         return rest;
     }
     match line.split_once(' ') {
-        Some((pid, rest)) if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => rest,
+        Some((pid, rest)) if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) => {
+            rest.trim_start()
+        }
         _ => line,
     }
 }
@@ -120,7 +122,12 @@ pub fn mask(line: &str) -> String {
             word.push(c);
             continue;
         }
-        masked.push_str(&mask_word(&word));
+        // A signal's sender, `si_pid=1234`: a pid of any length.
+        if masked.ends_with("pid=") && !word.is_empty() {
+            masked.push_str("PID");
+        } else {
+            masked.push_str(&mask_word(&word));
+        }
         word.clear();
         masked.push(c);
     }

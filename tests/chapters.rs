@@ -277,3 +277,19 @@ fn your_tracer_passes_its_chapter() {
     let output = check_my_step(&args);
     assert!(output.status.success(), "\n{}", seen(&output));
 }
+
+#[test]
+fn a_wrapper_that_does_not_exec_is_named_in_the_hint() {
+    // A script that starts step 4 without `exec`: step 4 is then not the
+    // process that the checks started, and getppid returns another pid.
+    let dir = scratch_dir("wrapper");
+    let wrapper = dir.join("my-tracer");
+    std::fs::write(&wrapper, format!("#!/bin/sh\n{} \"$@\"\n", binary("step4"))).unwrap();
+    run("chmod", &["+x", wrapper.to_str().unwrap()]);
+    fails_at(
+        4,
+        1,
+        wrapper.to_str().unwrap(),
+        "wrapper that starts your tracer without `exec`",
+    );
+}
