@@ -73,6 +73,18 @@ pub const STEP6: &[Check] = &[
         "Seizing the child, and its `execve`",
         execve_first,
     ),
+    check(
+        6,
+        "a 32-bit call, named from its own table",
+        "Other ABIs",
+        other_abi_named,
+    ),
+    check(
+        6,
+        "-c: the calls and errors of strace -c",
+        "How step 6 differs from strace",
+        counts_as_strace,
+    ),
 ];
 
 pub const STEP7: &[Check] = &[
@@ -81,6 +93,12 @@ pub const STEP7: &[Check] = &[
         "-f: every process followed, [pid N] lines",
         "Following children",
         follows_forks,
+    ),
+    check(
+        7,
+        "-f: every thread followed, calls cut in two as strace cuts them",
+        "Lines that interleave",
+        follows_threads,
     ),
     check(
         7,
@@ -123,12 +141,20 @@ pub const STEP8: &[Check] = &[
     ),
 ];
 
-pub const STEP9: &[Check] = &[check(
-    9,
-    "--seccomp-bpf -f -e trace=openat: strace's lines",
-    "The filter: stop for the traced calls only",
-    seccomp_bpf_lines,
-)];
+pub const STEP9: &[Check] = &[
+    check(
+        9,
+        "--seccomp-bpf -f -e trace=openat: strace's lines",
+        "The filter: stop for the traced calls only",
+        seccomp_bpf_lines,
+    ),
+    check(
+        9,
+        "--seccomp-bpf without -f: strace's refusal, and the trace",
+        "Why `-f`",
+        seccomp_bpf_needs_f,
+    ),
+];
 
 pub const STEP10: &[Check] = &[
     check(
@@ -370,8 +396,61 @@ fn execve_first(context: &Context) -> Outcome {
     )
 }
 
+fn other_abi_named(context: &Context) -> Outcome {
+    let run = traced(context, &[&context.tracee, "int80-write"])?;
+    // Named and its result read; its arguments as the tracer can (strace
+    // decodes them, step 6 shows them raw).
+    let named = calls(&run.stderr)
+        .iter()
+        .any(|c| c.name == "write" && c.number() == Some(9));
+    let seen: Vec<&str> = run
+        .stderr
+        .lines()
+        .skip_while(|l| !l.contains("32 bit"))
+        .collect();
+    expect(
+        named,
+        &run,
+        "the 32-bit call named write, with its result: write(1, \"int 0x80\\n\", 9) = 9",
+        &seen.join("\n"),
+        "`int $0x80` makes a 32-bit call, where 4 is write, not stat: \
+         PTRACE_GET_SYSCALL_INFO says which ABI, and the name comes from its table",
+    )
+}
+
+fn counts_as_strace(context: &Context) -> Outcome {
+    crate::talk::counts_equal_strace_c(context)
+}
+
 // ---------------------------------------------------------------------------
 // Step 7
+
+/// How many `name` calls a `-f` trace shows whole: a call cut in two by
+/// another thread's line, `name(… <unfinished ...>` then
+/// `<... name resumed>…`, counts once, at its end.
+fn completed(trace: &str, name: &str) -> usize {
+    let resumed = format!("<... {name} resumed>");
+    let whole =
+        |line: &str| line.starts_with(&format!("{name}(")) && !line.contains("<unfinished ...>");
+    let lines = trace.lines().map(crate::lines::without_pid);
+    lines
+        .filter(|l| whole(l) || l.starts_with(&resumed))
+        .count()
+}
+
+fn follows_threads(context: &Context) -> Outcome {
+    let run = traced(context, &["-f", &context.tracee, "threads", "3"])?;
+    let getppids = completed(&run.stderr, "getppid");
+    expect(
+        getppids == 30 && run.stdout.lines().count() == 3,
+        &run,
+        "30 getppid calls (10 in each of 3 threads), each whole or cut as strace cuts it: \
+         `getppid( <unfinished ...>`, then `<... getppid resumed>) = N`",
+        &format!("{getppids} getppid calls\n{}", run.stderr),
+        "PTRACE_O_TRACECLONE follows threads; a call that another thread's line cuts in \
+         two ends with <unfinished ...>, and is resumed on a line of its own",
+    )
+}
 
 fn follows_forks(context: &Context) -> Outcome {
     let run = traced(context, &["-f", &context.tracee, "forks", "3"])?;
@@ -544,6 +623,22 @@ fn seccomp_bpf_lines(context: &Context) -> Outcome {
         &masked_calls_from(&run.stderr, "openat"),
         "--seccomp-bpf installs a filter that returns SECCOMP_RET_TRACE for the traced \
          calls only; the tracer sees them as PTRACE_EVENT_SECCOMP stops",
+    )
+}
+
+fn seccomp_bpf_needs_f(context: &Context) -> Outcome {
+    let run = traced(context, &["--seccomp-bpf", "-e", "trace=openat", "true"])?;
+    // strace's own words, after its name: `strace: --seccomp-bpf cannot …`.
+    let refusal = "--seccomp-bpf cannot be used without -f/--follow-forks, disabling";
+    let refused = run.stderr.lines().any(|l| l.ends_with(refusal));
+    let traced_on = calls(&run.stderr).iter().any(|c| c.name == "openat");
+    expect(
+        refused && traced_on,
+        &run,
+        format!("strace's refusal, `PROGRAM: {refusal}`, then the openat lines"),
+        &run.stderr,
+        "without -f, a filter would be inherited by children that nobody traces: \
+         say so as strace does, and trace without the filter",
     )
 }
 
