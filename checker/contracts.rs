@@ -47,35 +47,16 @@ fn streams_and_status_are_the_programs(context: &Context) -> Outcome {
 }
 
 fn nothing_left_running(context: &Context) -> Outcome {
-    // A word of its own, to find the program again in /proc.
-    let marker = format!(
-        "check-my-step-{}-{}",
-        std::process::id(),
-        crate::run::unique()
-    );
-    let command = ["sh", "-c", "sleep 0.1", &marker];
+    // A program that runs for a while: a tracer that exits before it leaves
+    // it running, in the process group that the checker made for the run.
+    let command = ["sh", "-c", "sleep 0.5; true"];
     let run = traced(context, &[options(context), &command].concat())?;
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let left = processes_with(&marker);
     expect(
-        left.is_empty(),
+        run.left_running.is_empty(),
         &run,
         "no process left once the tracer has exited",
-        &left.join("\n"),
+        &run.left_running.join("\n"),
         "wait for the child until it exits (waitpid until WIFEXITED or WIFSIGNALED), \
          and kill it if your tracer stops early (PTRACE_O_EXITKILL)",
     )
-}
-
-/// The processes whose command line holds `word`, as "pid: command".
-fn processes_with(word: &str) -> Vec<String> {
-    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
-    entries
-        .filter_map(|entry| {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let pid = entry.file_name().to_string_lossy().into_owned();
-            cmdline.contains(word).then(|| format!("{pid}: {cmdline}"))
-        })
-        .collect()
 }

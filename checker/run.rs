@@ -22,6 +22,9 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub status: ExitStatus,
+    /// What was still running in its process group once it had exited
+    /// ("pid: command line"); the checker kills them.
+    pub left_running: Vec<String>,
 }
 
 /// Why a run gave no `Run`: it could not start, or it hung.
@@ -58,13 +61,38 @@ pub fn start(program: &Path, args: &[&str], meanwhile: impl FnOnce(u32)) -> Resu
     let stderr = read_in_background(child.stderr.take());
     meanwhile(pid);
     let status = wait_within(&mut child, LIMIT).ok_or_else(|| no_run(hung(pid)))?;
+    // Anything of its group still there is left behind: it would also hold
+    // the pipes open, and the reads below would never end.
+    let left_running = processes_in_group(pid);
+    if !left_running.is_empty() {
+        // SAFETY: a signal to the process group that we created for this run.
+        unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+    }
     Ok(Run {
         command: command.clone(),
         pid,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
         status,
+        left_running,
     })
+}
+
+/// The processes of process group `group`, as "pid: command line".
+fn processes_in_group(group: u32) -> Vec<String> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    entries
+        .filter_map(|entry| {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // pid (comm) state ppid pgrp …: comm may hold spaces, not ')'.
+            let (_, after_comm) = stat.rsplit_once(") ")?;
+            let pgrp: u32 = after_comm.split(' ').nth(2)?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            (pgrp == group).then(|| format!("{pid}: {}", cmdline.trim_end()))
+        })
+        .collect()
 }
 
 fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {

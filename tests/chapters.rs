@@ -293,3 +293,22 @@ fn a_wrapper_that_does_not_exec_is_named_in_the_hint() {
         "wrapper that starts your tracer without `exec`",
     );
 }
+
+#[test]
+fn a_tracer_that_leaves_a_process_running_fails_the_contract() {
+    // It runs the command, says "execve", exits with the command's status,
+    // and leaves a sleep behind: every check of step 2 passes but the last
+    // contract.
+    let dir = scratch_dir("leaves-one-running");
+    let leaves = dir.join("leaves-one-running");
+    let script = "#!/bin/sh\necho execve >&2\n\"$@\"; s=$?; (sleep 2 &); exit $s\n";
+    std::fs::write(&leaves, script).unwrap();
+    run("chmod", &["+x", leaves.to_str().unwrap()]);
+    let output = check_my_step(&["--all", "2", leaves.to_str().unwrap()]);
+    let text = seen(&output);
+    assert!(
+        text.contains("[check 2.6] FAIL: every step: nothing is left running"),
+        "{text}"
+    );
+    assert!(text.contains(": sleep 2"), "{text}");
+}
