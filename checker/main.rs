@@ -141,18 +141,26 @@ fn run_checks(step: usize, checks: &[&Check], context: &Context) -> bool {
         "[check] step {step}, \"{title}\": {count} on {}",
         run::shell_line(&context.program, &[])
     );
+    let mut skipped = 0;
     for (i, check) in checks.iter().enumerate() {
         let label = format!("[check {step}.{}]", i + 1);
         match (check.check)(context) {
             Ok(()) => println!("{label} ok: {}", check.promise),
-            Err(Problem::Skip(why)) => println!("{label} skip: {} ({why})", check.promise),
+            Err(Problem::Skip(why)) => {
+                println!("{label} skip: {} ({why})", check.promise);
+                skipped += 1;
+            }
             Err(Problem::Fail(failure)) => {
                 report(&label, check, &failure);
                 return false;
             }
         }
     }
-    println!("[check] step {step}: all passed");
+    // A skipped check is not a passed one: say how many were not run.
+    match skipped {
+        0 => println!("[check] step {step}: all passed"),
+        n => println!("[check] step {step}: the others passed, {n} skipped (see above why)"),
+    }
     true
 }
 

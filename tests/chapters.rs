@@ -312,3 +312,20 @@ fn a_tracer_that_leaves_a_process_running_fails_the_contract() {
     );
     assert!(text.contains(": sleep 2"), "{text}");
 }
+
+#[test]
+fn a_result_of_minus_38_is_named_as_the_entry_stops() {
+    // A "tracer" that prints what a tracer printing at the entry stop prints:
+    // rax there holds -ENOSYS, -38.
+    let dir = scratch_dir("prints-at-entry");
+    let tracer = dir.join("prints-at-entry");
+    let script = "#!/bin/sh\nfor i in 1 2 3 4 5; do echo 'getppid = -38' >&2; done\nexec \"$@\"\n";
+    std::fs::write(&tracer, script).unwrap();
+    run("chmod", &["+x", tracer.to_str().unwrap()]);
+    fails_at(
+        4,
+        1,
+        tracer.to_str().unwrap(),
+        "a result of -38 (-ENOSYS): printed at the entry stop",
+    );
+}
