@@ -80,7 +80,7 @@ impl From<NoRun> for Problem {
             ran: no_run.command,
             expected: format!(
                 "the program to start, and end within {} s",
-                crate::run::LIMIT.as_secs()
+                crate::run::limit().as_secs()
             ),
             seen: vec!["(see the hint)".to_string()],
             hint: no_run.why,

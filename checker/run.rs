@@ -10,9 +10,14 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long one run may take. The checks trace small programs, which finish
-/// in well under a second, traced or not.
-pub const LIMIT: Duration = Duration::from_secs(10);
+/// How long one run may take: 10 s, or CHECK_MY_STEP_TIMEOUT seconds (the
+/// tests of the checker use 2, to see a hang stopped without waiting). The
+/// checks trace small programs, which finish in well under a second, traced
+/// or not.
+pub fn limit() -> Duration {
+    let seconds = std::env::var("CHECK_MY_STEP_TIMEOUT").ok();
+    Duration::from_secs(seconds.and_then(|s| s.parse().ok()).unwrap_or(10))
+}
 
 /// What one run did.
 pub struct Run {
@@ -60,7 +65,7 @@ pub fn start(program: &Path, args: &[&str], meanwhile: impl FnOnce(u32)) -> Resu
     let stdout = read_in_background(child.stdout.take());
     let stderr = read_in_background(child.stderr.take());
     meanwhile(pid);
-    let status = wait_within(&mut child, LIMIT).ok_or_else(|| no_run(hung(pid)))?;
+    let status = wait_within(&mut child, limit()).ok_or_else(|| no_run(hung(pid)))?;
     // Anything of its group still there is left behind: it would also hold
     // the pipes open, and the reads below would never end.
     let left_running = processes_in_group(pid);
@@ -126,7 +131,7 @@ fn hung(pid: u32) -> String {
          because it waits for a stop that never comes (waitpid for another pid, or \
          a stopped child never resumed: after every stop, PTRACE_SYSCALL or \
          PTRACE_CONT), or because it keeps waiting once its child has exited.",
-        LIMIT.as_secs()
+        limit().as_secs()
     )
 }
 

@@ -230,14 +230,18 @@ fn a_tracer_that_hangs_is_stopped_and_told_why() {
     std::fs::write(&hangs, "#!/bin/sh\nexec sleep 60\n").unwrap();
     run("chmod", &["+x", hangs.to_str().unwrap()]);
     let start = std::time::Instant::now();
-    let output = check_my_step(&["2", hangs.to_str().unwrap()]);
+    let output = Command::new(env!("CARGO_BIN_EXE_check-my-step"))
+        .args(["2", hangs.to_str().unwrap()])
+        .env("CHECK_MY_STEP_TIMEOUT", "2")
+        .output()
+        .unwrap();
     let text = seen(&output);
     assert!(
-        start.elapsed() < std::time::Duration::from_secs(20),
+        start.elapsed() < std::time::Duration::from_secs(10),
         "{text}"
     );
     assert!(text.contains("[check 2.1] FAIL"), "{text}");
-    assert!(text.contains("still running after 10 s"), "{text}");
+    assert!(text.contains("still running after 2 s"), "{text}");
     assert!(text.contains("waits for a stop that never comes"), "{text}");
 }
 
