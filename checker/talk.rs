@@ -342,7 +342,7 @@ fn each_syscall_once_with_its_result(context: &Context) -> Outcome {
     expect(
         once_with_result,
         &run,
-        format!("5 getppid lines, each with its result: the pid of the tracer (pid {pid}, here)"),
+        format!("5 getppid lines, each with its result, the tracer's own pid: pid {pid}, here"),
         &seen,
         hint,
     )
