@@ -84,6 +84,16 @@ const TRANSCRIPTS: &[(&str, &str, Check)] = &[
         Check::Same,
     ),
     (
+        "check-my-step-4-on-step3.txt",
+        "scripts/check-my-step 4 ./target/debug/step3",
+        Check::Same,
+    ),
+    (
+        "check-my-step-list.txt",
+        "./target/debug/check-my-step --list",
+        Check::Same,
+    ),
+    (
         "step3-echo.txt",
         "./target/debug/step3 echo hello",
         Check::Same,
@@ -521,9 +531,15 @@ fn transcript_of(command_line: &str) -> String {
         .envs(cargo_environment(&words))
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command_line}: {e}"));
+    // check-my-step shows the paths it ran, as the reader would type them:
+    // the target directory is ./target, wherever CARGO_TARGET_DIR put it.
+    let target_dir = std::path::Path::new(binary("tracee"))
+        .parent()
+        .and_then(|d| d.parent());
+    let target_dir = format!("{}/", target_dir.unwrap().display());
     format!(
         "$ {command_line}\n{}",
-        String::from_utf8_lossy(&output.stdout)
+        String::from_utf8_lossy(&output.stdout).replace(&target_dir, "./target/")
     )
 }
 
@@ -549,12 +565,14 @@ fn shell_words(command_line: &str) -> Vec<&str> {
 /// machine, whatever the PATH of whoever runs the tests.
 const FIXED_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// For a `cargo` command, what cargo needs to find its toolchain again.
+/// For a `cargo` command, or scripts/check-my-step (which builds with cargo),
+/// what cargo needs to find its toolchain again.
 fn cargo_environment(words: &[&str]) -> Vec<(&'static str, std::ffi::OsString)> {
-    if words[0] != "cargo" {
+    if words[0] != "cargo" && words[0] != "scripts/check-my-step" {
         return Vec::new();
     }
     [
+        "CARGO",
         "PATH",
         "HOME",
         "CARGO_HOME",

@@ -22,6 +22,7 @@ pub fn binary(name: &str) -> &'static str {
         "step9" => env!("CARGO_BIN_EXE_step9"),
         "step10" => env!("CARGO_BIN_EXE_step10"),
         "tracee" => env!("CARGO_BIN_EXE_tracee"),
+        "check-my-step" => env!("CARGO_BIN_EXE_check-my-step"),
         _ => panic!("no binary named {name} in this package"),
     }
 }
