@@ -24,6 +24,12 @@ pub const STEP5: &[Check] = &[
     ),
     check(
         5,
+        "-e trace=!LIST: every call but those",
+        "The options",
+        trace_all_but_listed,
+    ),
+    check(
+        5,
         "-o FILE: the trace in FILE",
         "The options",
         trace_to_file,
@@ -258,6 +264,22 @@ fn trace_only_listed(context: &Context) -> Outcome {
         "openat and read lines, and no others",
         &run.stderr,
         "-e trace=openat,read shows the listed calls only (and -e trace=!mmap all but mmap)",
+    )
+}
+
+fn trace_all_but_listed(context: &Context) -> Outcome {
+    let file = file_to_read(context);
+    let run = traced(context, &["-e", "trace=!mmap,openat", "cat", &file])?;
+    let names: Vec<String> = calls(&run.stderr).into_iter().map(|c| c.name).collect();
+    let none_listed = !names.iter().any(|n| n == "mmap" || n == "openat");
+    // cat reads its file: a read line shows that the others are still there.
+    let others_shown = names.iter().any(|n| n == "read");
+    expect(
+        none_listed && others_shown,
+        &run,
+        "every call but mmap and openat: read lines, and no mmap or openat line",
+        &run.stderr,
+        "a ! before the list turns it round: -e trace=!mmap,openat shows every call but those",
     )
 }
 
