@@ -674,7 +674,10 @@ fn lines_of(spec: &str) -> Vec<String> {
         .skip(1)
         .take_while(|line| !line.contains(&end))
         .collect();
-    assert!(!inside.is_empty(), "{spec}: no such anchor, or an empty one");
+    assert!(
+        !inside.is_empty(),
+        "{spec}: no such anchor, or an empty one"
+    );
     inside
 }
 

@@ -169,6 +169,23 @@ fn step5_lines_equal_strace_lines() {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
+fn a_poll_of_no_descriptors_is_shown_as_strace_shows_it() {
+    // poll(NULL, 0, 1) is NULL, not an array of none read at address 0; an
+    // array of none, `[]`. (Steps 6 to 9 decode with step 5's decode.rs.)
+    let command = [binary("tracee"), "poll-nothing"];
+    let trace = stderr(&run_binary(
+        "step5",
+        &[&["-e", "trace=poll"], &command[..]].concat(),
+    ));
+    assert!(trace.contains("poll(NULL, 0, 1) "), "{trace}");
+    assert_lines_match_strace(&["-e", "trace=poll"], &command);
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn step5_counts_only_what_e_selects_as_strace_does() {
     for selection in ["trace=openat,close", "trace=!mmap,mprotect"] {
         let command = ["ls", "-l", "/"];

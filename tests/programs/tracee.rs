@@ -48,6 +48,11 @@
 //!                           sent to it stops it for its tracer at once)
 //!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
 //!                           strace 6.1) and 1000, which is no syscall
+//!   tracee odd-numbers      calls -1 and 0x4000ffff, which are no syscall,
+//!                           and the x32 calls 512 (rt_sigaction) and 547
+//!                           (pwritev2), numbered from x32's own table
+//!   tracee poll-nothing     polls no descriptor, twice: poll(NULL, 0, 1),
+//!                           and poll of an array of none
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -78,6 +83,8 @@ fn main() {
         ["loop", file, "spinning"] => work_in_a_loop(file, true),
         ["parent-waits"] => parent_waits(),
         ["new-syscalls"] => new_syscalls(),
+        ["odd-numbers"] => odd_numbers(),
+        ["poll-nothing"] => poll_nothing(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
@@ -86,7 +93,7 @@ fn main() {
                  | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
                  | loop FILE [spinning] \
                  | parent-waits \
-                 | new-syscalls"
+                 | new-syscalls | odd-numbers | poll-nothing"
             );
             process::exit(2);
         }
@@ -679,5 +686,30 @@ fn new_syscalls() {
     unsafe {
         libc::syscall(452, libc::AT_FDCWD, missing.as_ptr(), 0o644, 0);
         libc::syscall(1000);
+    }
+}
+
+/// Numbers that are no syscall, and x32's own calls (from 512 on, the
+/// calls whose structures differ from x86_64's). Each gets zeroes, or -1 for
+/// a descriptor, so that nothing is read or written.
+fn odd_numbers() {
+    const X32: libc::c_long = 0x4000_0000;
+    // SAFETY: the kernel answers ENOSYS to the numbers that are none, EBADF
+    // or EINVAL to the others (ENOSYS on kernels built without x32).
+    unsafe {
+        libc::syscall(-1, 0, 0, 0, 0, 0, 0);
+        libc::syscall(0x4000_ffff, 0, 0, 0, 0, 0, 0);
+        libc::syscall(X32 | 512, 0, 0, 0, 8, 0, 0);
+        libc::syscall(X32 | 547, -1, 0, 0, 0, 0, 0);
+    }
+}
+
+/// `poll` with no descriptor to watch: a way to sleep a millisecond.
+fn poll_nothing() {
+    let mut none: [libc::pollfd; 0] = [];
+    // SAFETY: no descriptor is read or written: the count is 0.
+    unsafe {
+        libc::poll(ptr::null_mut(), 0, 1);
+        libc::poll(none.as_mut_ptr(), 0, 1);
     }
 }
