@@ -318,6 +318,58 @@ fn an_unknown_action_is_refused_with_where() {
 }
 
 #[test]
+fn a_message_quotes_a_short_escaped_prefix_of_what_the_profile_holds() {
+    // A name 5 MB long, control characters and NUL bytes: the message
+    // stays one short line, and writes none of them raw.
+    let short_and_clean = |message: &str| {
+        assert!(
+            message.len() < 400,
+            "{} bytes: {}",
+            message.len(),
+            &message[..400]
+        );
+        assert!(
+            !message.trim_end().chars().any(char::is_control),
+            "{message:?}"
+        );
+    };
+    let huge = "A".repeat(5_000_000);
+    let message = refused_profile(&format!(r#"{{"defaultAction": "{huge}"}}"#));
+    short_and_clean(&message);
+    let prefix = "A".repeat(32);
+    assert!(
+        message.contains(&format!("unknown action '{prefix}...' (5000000 bytes)")),
+        "{message}"
+    );
+    let message = refused_profile(r#"{"defaultAction": "\u0000\u001b[31mred"}"#);
+    short_and_clean(&message);
+    assert!(
+        message.contains(r"unknown action '\0\u{1b}[31mred'"),
+        "{message:?}"
+    );
+    let message = refused_profile(&format!(
+        r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{{"names": ["{huge}"], "action": "SCMP_ACT_ALLOW"}}]}}"#
+    ));
+    short_and_clean(&message);
+    assert!(
+        message.contains(&format!("'{prefix}...' (5000000 bytes) is not the name")),
+        "{message}"
+    );
+    let message = refused_profile("\0{}");
+    short_and_clean(&message);
+    assert!(
+        message.contains(r"'\0' cannot start a JSON value"),
+        "{message:?}"
+    );
+    let message = refused_profile(&"1-".repeat(2_500_000));
+    short_and_clean(&message);
+    assert!(
+        message.contains("(5000000 bytes) is not a number"),
+        "{message}"
+    );
+}
+
+#[test]
 fn rules_with_conditions_are_refused_not_weakened() {
     // As in Docker's own profile: a rule for some arguments only, and rules
     // for containers with, or without, a capability.

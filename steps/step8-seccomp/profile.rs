@@ -137,7 +137,8 @@ fn read_rule(rule: &Value, place: &str, rules: &mut Vec<(u64, Action)>) -> Resul
     for (j, name) in names.iter().enumerate() {
         let number = match name {
             Value::String(name) => name.parse::<Sysno>().map_err(|_| {
-                format!("{place}.names[{j}]: '{name}' is not the name of an x86_64 syscall")
+                let name = json::quote(name);
+                format!("{place}.names[{j}]: {name} is not the name of an x86_64 syscall")
             })?,
             _ => return Err(format!("{place}.names[{j}]: expected a syscall name")),
         };
@@ -173,9 +174,10 @@ fn action(name: &Value, errno: Option<&Value>, place: &str) -> Result<Action, St
         "SCMP_ACT_LOG" => Action::Log,
         _ => {
             return Err(format!(
-                "{place}: unknown action '{name}' (known: SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, \
+                "{place}: unknown action {} (known: SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, \
                  SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, \
-                 SCMP_ACT_LOG)"
+                 SCMP_ACT_LOG)",
+                json::quote(name)
             ));
         }
     })
