@@ -226,6 +226,51 @@ fn refused_profile(text: &str) -> String {
 }
 
 #[test]
+fn a_failed_run_leaves_the_profile_as_it_was_and_nothing_new() {
+    // A profile written earlier, then runs that cannot trace anything: a
+    // command that does not exist, a process that does not; then one that
+    // works, which reads the file while it runs.
+    let old = "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\n";
+    for step in ["step8", "step9"] {
+        let dir = scratch_dir("profile-kept");
+        let path = dir.join("p.json");
+        let profile = path.to_str().unwrap();
+        fs::write(&path, old).unwrap();
+        let files = || -> Vec<String> {
+            let entries = fs::read_dir(&dir).unwrap();
+            entries
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        };
+        for failing in [&["no-such-command-here"][..], &["-p", "2147483647"]] {
+            let args = [&["--profile", profile][..], failing].concat();
+            let output = run_within(HANG, binary(step), &args);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{step} {failing:?}: {output:?}"
+            );
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                old,
+                "{step} {failing:?}"
+            );
+            assert_eq!(files(), ["p.json"], "{step} {failing:?}");
+        }
+        let output = run_within(HANG, binary(step), &["--profile", profile, "cat", profile]);
+        assert!(output.status.success(), "{step}: {output:?}");
+        assert_eq!(
+            stdout(&output),
+            old,
+            "{step}: the profile was emptied as it ran"
+        );
+        assert!(read(&path).contains("\"defaultAction\": \"SCMP_ACT_ERRNO\""));
+        assert_eq!(files(), ["p.json"], "{step}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
 fn a_profile_that_cannot_be_written_is_said_before_anything_runs() {
     let marker = scratch_file("ran");
     let touch = ["touch", marker.to_str().unwrap()];

@@ -216,7 +216,8 @@ fn trace(options: &Options) -> Result<Ending, String> {
         Some(path) => Output::create(path)?,
         None => Output::Stderr,
     };
-    let profile_file = options
+    // --profile's file is written only at the end (profile.rs says how).
+    let profile = options
         .profile
         .as_deref()
         .map(profile::create)
@@ -242,8 +243,8 @@ fn trace(options: &Options) -> Result<Ending, String> {
         tracer.seen = Some(BTreeSet::new());
     }
     let ending = tracer.follow().inspect_err(|_| tracer.abandon())?;
-    if let (Some(path), Some(file), Some(seen)) = (&options.profile, profile_file, &tracer.seen) {
-        profile::write(file, path, seen)?;
+    if let (Some(path), Some(profile), Some(seen)) = (&options.profile, profile, &tracer.seen) {
+        profile.write(seen)?;
         say(format_args!(
             "wrote {}: {} syscalls allowed, every other one fails with EPERM",
             path.display(),

@@ -273,7 +273,8 @@ fn trace(options: &Options) -> Result<Ending, String> {
         Some(path) => Output::create(path)?,
         None => Output::Stderr,
     };
-    let profile_file = options
+    // --profile's file is written only at the end (profile.rs says how).
+    let profile = options
         .profile
         .as_deref()
         .map(profile::create)
@@ -310,8 +311,8 @@ fn trace(options: &Options) -> Result<Ending, String> {
         false => tracer.follow(),
     };
     let ending = ending.inspect_err(|_| tracer.abandon())?;
-    if let (Some(path), Some(file), Some(seen)) = (&options.profile, profile_file, &tracer.seen) {
-        profile::write(file, path, seen)?;
+    if let (Some(path), Some(profile), Some(seen)) = (&options.profile, profile, &tracer.seen) {
+        profile.write(seen)?;
         say(format_args!(
             "wrote {}: {} syscalls allowed, every other one fails with EPERM",
             path.display(),
