@@ -6,6 +6,8 @@
 mod common;
 use common::*;
 
+use std::collections::BTreeMap;
+
 fn assert_counts_match_strace(step: &str, command: &[&str]) {
     let ours = stderr(&run_within(
         HANG,
@@ -392,4 +394,77 @@ fn step6_counts_syscalls_strace_6_1_cannot_name() {
     theirs.insert("fchmodat2".to_string(), (1, 1));
     theirs.insert("syscall_0x3e8".to_string(), (1, 1));
     assert_eq!(ours, theirs);
+}
+
+/// A `-c` output's tables, one per ABI, by the heading strace gives each
+/// (none for x86_64's): the calls and errors of each syscall.
+fn tables_by_abi(output: &str) -> BTreeMap<String, BTreeMap<String, (u64, u64)>> {
+    let mut tables = BTreeMap::new();
+    let mut heading = String::new();
+    let mut table = String::new();
+    for line in output
+        .lines()
+        .chain(["System call usage summary for the end:"])
+    {
+        if line.starts_with("System call usage summary for ") {
+            tables.insert(std::mem::take(&mut heading), summary_counts(&table));
+            table.clear();
+            heading = line.to_string();
+        } else {
+            table.push_str(line);
+            table.push('\n');
+        }
+    }
+    tables.retain(|_, rows| !rows.is_empty());
+    tables
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn numbers_that_are_no_syscall_and_x32_calls_are_named_as_strace_names_them() {
+    // -1, as passed, and in x86_64's table; 0x4000ffff, as passed, in x32's;
+    // x32's own calls from 512 on, by their names, and x86_64's number of
+    // one of them, which is none of x32's, as strace names it.
+    let command = [binary("tracee"), "odd-numbers"];
+    let names =
+        |trace: &str| -> Vec<String> { calls(trace).into_iter().map(|(name, _)| name).collect() };
+    let theirs = names(&run_strace(&[], &command));
+    for name in [
+        "syscall_0xffffffffffffffff",
+        "syscall_0x4000ffff",
+        "ioctl#64",
+        "rt_sigaction",
+        "pwritev2",
+    ] {
+        assert!(theirs.iter().any(|n| n == name), "strace: {theirs:?}");
+    }
+    for step in ["step6", "step7"] {
+        let file = scratch_file(&format!("{step}-odd-numbers.txt"));
+        let args = [&["-o", file.to_str().unwrap()], &command[..]].concat();
+        assert!(run_binary(step, &args).status.success());
+        assert_eq!(names(&read(&file)), theirs, "{step}");
+        std::fs::remove_file(&file).unwrap();
+        // strace leaves the numbers that are no call out of its tables;
+        // ours count them (see step6_counts_syscalls_strace_6_1_cannot_name),
+        // each in the table of its ABI.
+        let ours = tables_by_abi(&stderr(&run_binary(
+            step,
+            &[&["-c"], &command[..]].concat(),
+        )));
+        let mut theirs = tables_by_abi(&run_strace(&["-c"], &command));
+        let x32 = "System call usage summary for x32 mode:";
+        for (table, name) in [
+            ("", "syscall_0xffffffffffffffff"),
+            (x32, "syscall_0x4000ffff"),
+        ] {
+            let table = theirs.get_mut(table).expect(table);
+            table.insert(name.to_string(), (1, 1));
+            let total = table.get_mut("total").unwrap();
+            *total = (total.0 + 1, total.1 + 1);
+        }
+        assert_eq!(ours, theirs, "{step}");
+    }
 }

@@ -49,6 +49,7 @@
 //!   tracee new-syscalls     calls fchmodat2 (452, Linux 6.6, newer than
 //!                           strace 6.1) and 1000, which is no syscall
 //!   tracee odd-numbers      calls -1 and 0x4000ffff, which are no syscall,
+//!                           x32's 16 (x86_64's ioctl, which x32 has not),
 //!                           and the x32 calls 512 (rt_sigaction) and 547
 //!                           (pwritev2), numbered from x32's own table
 //!   tracee poll-nothing     polls no descriptor, twice: poll(NULL, 0, 1),
@@ -699,6 +700,7 @@ fn odd_numbers() {
     unsafe {
         libc::syscall(-1, 0, 0, 0, 0, 0, 0);
         libc::syscall(0x4000_ffff, 0, 0, 0, 0, 0, 0);
+        libc::syscall(X32 | 16, -1, 0, 0, 0, 0, 0);
         libc::syscall(X32 | 512, 0, 0, 0, 8, 0, 0);
         libc::syscall(X32 | 547, -1, 0, 0, 0, 0, 0);
     }
