@@ -8,6 +8,9 @@ use common::*;
 
 use std::collections::BTreeMap;
 
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
 fn assert_counts_match_strace(step: &str, command: &[&str]) {
     let ours = stderr(&run_within(
         HANG,
@@ -466,5 +469,169 @@ fn numbers_that_are_no_syscall_and_x32_calls_are_named_as_strace_names_them() {
             *total = (total.0 + 1, total.1 + 1);
         }
         assert_eq!(ours, theirs, "{step}");
+    }
+}
+
+/// How a tracer ended, told to: its status, its stderr, and what the program
+/// it traced wrote to stdout once let go.
+struct Told {
+    status: std::process::ExitStatus,
+    stderr: String,
+    program_said: String,
+}
+
+/// Runs `tracer` (its words before the program's) on `tracee
+/// endings-handler`, whose handler of SIGHUP, SIGINT and SIGTERM says which
+/// came and exits with 3; once the program sleeps in `pause`, sends `signal`
+/// to the tracer (`to_the_group`: to its whole process group, as Ctrl-C
+/// does), and waits for both to end.
+fn tell_to_end(tracer: &[&str], signal: Signal, to_the_group: bool) -> Told {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let program = [binary("tracee"), "endings-handler"];
+    let errors = scratch_file("told.txt");
+    let mut child = std::process::Command::new(tracer[0])
+        .args(&tracer[1..])
+        .args(program)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&errors).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    stdout.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n", "{tracer:?}");
+    // In pause, past the tracer's stop at its entry.
+    assert!(eventually(|| process(&program) == Some('S')), "{tracer:?}");
+    let pid = Pid::from_raw(child.id() as i32);
+    match to_the_group {
+        true => nix::sys::signal::killpg(pid, signal).unwrap(),
+        false => nix::sys::signal::kill(pid, signal).unwrap(),
+    }
+    // The program's stdout ends when it does (the tracer's copy, with it).
+    let mut program_said = String::new();
+    stdout.read_to_string(&mut program_said).unwrap();
+    let status = child.wait().unwrap();
+    let stderr = read(&errors);
+    std::fs::remove_file(&errors).unwrap();
+    Told {
+        status,
+        stderr,
+        program_said,
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn told_to_end_a_tracer_prints_its_table_and_lets_the_program_go_as_strace_does() {
+    use std::os::unix::process::ExitStatusExt;
+    // SIGTERM and SIGHUP to the tracer: the program gets the same signal,
+    // and its handler runs; the tracer prints what it counted until then,
+    // says it detached, and dies of the signal. With -f, the same. With
+    // --seccomp-bpf, the program keeps its filter, whose calls to stop at
+    // find no tracer, and fail (ENOSYS): the handler's write among them.
+    let filtered = ["-f", "--seccomp-bpf", "-e", "trace=!nanosleep", "-c"];
+    let configurations: [(&[&str], &[&str], bool); 3] = [
+        (&["-c"], &["step6", "step7", "step8", "step9"], true),
+        (&["-f", "-c"], &["step7", "step8", "step9"], true),
+        (&filtered, &["step9"], false),
+    ];
+    for (options, steps, writes) in configurations {
+        for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+            let theirs = tell_to_end(&[&["strace"], options].concat(), signal, false);
+            for step in steps {
+                let ours = tell_to_end(&[&[binary(step)], options].concat(), signal, false);
+                for (who, told) in [("strace", &theirs), (*step, &ours)] {
+                    let what = format!("{who} {options:?}, {signal}:\n{}", told.stderr);
+                    assert_eq!(told.status.signal(), Some(signal as i32), "{what}");
+                    let handled = format!("handled {signal}\n");
+                    let said = if writes { handled.as_str() } else { "" };
+                    assert_eq!(told.program_said, said, "{what}");
+                    assert!(told.stderr.contains(" detached\n"), "{what}");
+                    assert!(told.stderr.lines().any(|l| l.ends_with(" total")), "{what}");
+                }
+                assert_eq!(
+                    summary_counts(&ours.stderr),
+                    summary_counts(&theirs.stderr),
+                    "{step} {options:?}, {signal}:\n{}\n--- strace:\n{}",
+                    ours.stderr,
+                    theirs.stderr
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_reaches_the_program_and_the_table_counts_to_its_end() {
+    // Steps 6 to 9 leave Ctrl-C to the program: its handler runs, traced,
+    // and the table counts it, its write included, once the program ends.
+    for step in ["step6", "step7", "step8", "step9"] {
+        let told = tell_to_end(&[binary(step), "-c"], Signal::SIGINT, true);
+        assert_eq!(told.status.code(), Some(3), "{step}: {}", told.stderr);
+        assert_eq!(told.program_said, "handled SIGINT\n", "{step}");
+        let counts = summary_counts(&told.stderr);
+        assert_eq!(
+            counts.get("write"),
+            Some(&(2, 0)),
+            "{step}: {}",
+            told.stderr
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn with_its_trace_in_a_file_a_tracer_takes_no_order_to_end_as_strace_takes_none() {
+    use std::io::Read;
+    // strace -o FILE COMMAND leaves the terminal's signals to the program:
+    // SIGTERM and SIGHUP to it change nothing. The program, told itself,
+    // ends its own way, and the table is counted to its end.
+    let program = [binary("tracee"), "endings-handler"];
+    for tracer in ["strace", "step6", "step7", "step8", "step9"] {
+        let tracer = if tracer == "strace" {
+            tracer
+        } else {
+            binary(tracer)
+        };
+        let file = scratch_file("ordered.txt");
+        let mut child = std::process::Command::new(tracer)
+            .args(["-c", "-o", file.to_str().unwrap()])
+            .args(program)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut ready = [0u8; 6];
+        out.read_exact(&mut ready).unwrap();
+        assert!(eventually(|| process(&program) == Some('S')), "{tracer}");
+        let pid = Pid::from_raw(child.id() as i32);
+        for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+            nix::sys::signal::kill(pid, signal).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(child.try_wait().unwrap().is_none(), "{tracer} ended");
+        let traced = stdout(&run("pgrep", &["-P", &pid.to_string()]));
+        let traced = Pid::from_raw(traced.trim().parse().unwrap());
+        nix::sys::signal::kill(traced, Signal::SIGTERM).unwrap();
+        let mut said = String::new();
+        out.read_to_string(&mut said).unwrap();
+        assert_eq!(said, "handled SIGTERM\n", "{tracer}");
+        assert_eq!(child.wait().unwrap().code(), Some(3), "{tracer}");
+        let table = read(&file);
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(
+            summary_counts(&table).get("write"),
+            Some(&(2, 0)),
+            "{tracer}: {table}"
+        );
     }
 }

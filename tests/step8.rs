@@ -271,6 +271,48 @@ fn a_failed_run_leaves_the_profile_as_it_was_and_nothing_new() {
 }
 
 #[test]
+fn a_profile_told_to_end_holds_what_ran_until_then() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // SIGTERM to the tracer: the program is let go, and the profile written
+    // of what it made until then, which is said.
+    let program = [binary("tracee"), "endings-handler"];
+    for step in ["step8", "step9"] {
+        let path = scratch_file("told.json");
+        let mut tracer = std::process::Command::new(binary(step))
+            .args(["--profile", path.to_str().unwrap()])
+            .args(program)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = [0u8; 6];
+        tracer
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut ready)
+            .unwrap();
+        assert!(eventually(|| process(&program) == Some('S')), "{step}");
+        let pid = nix::unistd::Pid::from_raw(tracer.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let output = tracer.wait_with_output().unwrap();
+        assert_eq!(output.status.signal(), Some(libc::SIGTERM), "{output:?}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(" syscalls allowed (what ran until SIGTERM), "),
+            "{message}"
+        );
+        let profile = read(&path);
+        assert!(
+            profile.contains("\"pause\"") && profile.contains("\"write\""),
+            "{profile}"
+        );
+        fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn a_profile_that_cannot_be_written_is_said_before_anything_runs() {
     let marker = scratch_file("ran");
     let touch = ["touch", marker.to_str().unwrap()];

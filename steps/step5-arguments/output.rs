@@ -53,7 +53,9 @@ impl Output {
                 {
                     *failed = true;
                     let path = path.display();
-                    say(format_args!("cannot write to {path}: {e}; the trace misses lines"));
+                    say(format_args!(
+                        "cannot write to {path}: {e}; the trace misses lines"
+                    ));
                 }
             }
         }

@@ -22,6 +22,8 @@
 //!   tracee trap             raises SIGTRAP, with a handler: a real SIGTRAP
 //!   tracee sigint-handler   says "ready", waits for SIGINT, whose handler
 //!                           writes "handled SIGINT" and exits with 3
+//!   tracee endings-handler  the same, for SIGHUP, SIGINT and SIGTERM
+//!                           ("handled SIGTERM")
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
@@ -73,7 +75,8 @@ fn main() {
         ["x32-getpid"] => x32_getpid(),
         ["signals"] => signals(),
         ["trap"] => trap(),
-        ["sigint-handler"] => sigint_handler(),
+        ["sigint-handler"] => signal_handler(&[libc::SIGINT]),
+        ["endings-handler"] => signal_handler(&[libc::SIGHUP, libc::SIGINT, libc::SIGTERM]),
         ["stop-self"] => stop_self(),
         ["stopped-awhile"] => stopped_awhile(),
         ["threads", count] => threads(parse_count(count), 10),
@@ -90,7 +93,7 @@ fn main() {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
                  | deny-ptrace CMD... \
-                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler \
+                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler | endings-handler \
                  | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
                  | loop FILE [spinning] \
                  | parent-waits \
@@ -422,8 +425,12 @@ fn trap() {
     unsafe { libc::getppid() };
 }
 
-extern "C" fn end_on_sigint(_: libc::c_int) {
-    let text = b"handled SIGINT\n";
+extern "C" fn end_on_signal(signal: libc::c_int) {
+    let text: &[u8] = match signal {
+        libc::SIGHUP => b"handled SIGHUP\n",
+        libc::SIGTERM => b"handled SIGTERM\n",
+        _ => b"handled SIGINT\n",
+    };
     // SAFETY: write and _exit are async-signal-safe.
     unsafe {
         libc::write(1, text.as_ptr().cast(), text.len());
@@ -431,11 +438,13 @@ extern "C" fn end_on_sigint(_: libc::c_int) {
     }
 }
 
-fn sigint_handler() {
-    on_signal(
-        libc::SIGINT,
-        end_on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
-    );
+fn signal_handler(signals: &[libc::c_int]) {
+    for &signal in signals {
+        on_signal(
+            signal,
+            end_on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
     say("ready\n");
     loop {
         // SAFETY: pause waits for a signal; the handler ends the program.
