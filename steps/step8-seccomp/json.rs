@@ -33,7 +33,11 @@ impl Value {
 /// it control characters through one of our messages.
 pub fn quote(text: &str) -> String {
     const SHOWN: usize = 32;
-    let shown: String = text.chars().take(SHOWN).flat_map(char::escape_debug).collect();
+    let shown: String = text
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
     match text.chars().nth(SHOWN) {
         None => format!("'{shown}'"),
         Some(_) => format!("'{shown}...' ({} bytes)", text.len()),

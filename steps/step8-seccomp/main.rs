@@ -249,12 +249,14 @@ fn trace(options: &Options) -> Result<Ending, String> {
     if let (Some(path), Some(profile), Some(seen)) = (&options.profile, profile, &tracer.seen) {
         profile.write(seen)?;
         // Told to end, we let the programs go: what they did next is not in it.
-        let until = tracer.told.map(|signal| format!(" (what ran until {signal})"));
+        let until = match tracer.told {
+            Some(signal) => format!(" (what ran until {signal})"),
+            None => String::new(),
+        };
         say(format_args!(
-            "wrote {}: {} syscalls allowed{}, every other one fails with EPERM",
+            "wrote {}: {} syscalls allowed{until}, every other one fails with EPERM",
             path.display(),
             seen.len(),
-            until.unwrap_or_default()
         ));
     }
     Ok(ending)
