@@ -153,7 +153,9 @@ impl<'a> Tracer<'a> {
                     .filter(|&t| Some(t) != first)
                     .collect();
                 attach::detach(&ours);
-                first.map(spawn::kill_child);
+                if let Some(first) = first {
+                    spawn::kill_child(first);
+                }
             })?;
             announced.push((pid, attached.len()));
             threads.extend(attached.into_iter().map(|tid| (tid, Thread::grabbed())));
@@ -253,7 +255,9 @@ impl<'a> Tracer<'a> {
     /// Should tracing fail: the process we started, if any, does not run on
     /// untraced.
     pub fn abandon(&self) {
-        self.first.map(spawn::kill_child);
+        if let Some(first) = self.first {
+            spawn::kill_child(first);
+        }
     }
 
     // ANCHOR: next_event
