@@ -293,7 +293,7 @@ fn a_profile_told_to_end_holds_what_ran_until_then() {
             .unwrap()
             .read_exact(&mut ready)
             .unwrap();
-        assert!(eventually(|| process(&program) == Some('S')), "{step}");
+        asleep_child(tracer.id());
         let pid = nix::unistd::Pid::from_raw(tracer.id() as i32);
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let output = tracer.wait_with_output().unwrap();
