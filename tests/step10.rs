@@ -488,6 +488,8 @@ fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
     };
     let offsets = program::Offsets {
         status: 16,
+        pending: 3000,
+        exit_code: 96,
         tgid: 1000,
         signal: 2000,
         live: 4,
@@ -499,9 +501,14 @@ fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
             program::sys_enter(&whom, &maps, &offsets),
             true,
         ),
-        ("pub fn sys_exit", program::sys_exit(&whom, &maps), true),
+        (
+            "pub fn sys_exit",
+            program::sys_exit(&whom, &maps, &offsets),
+            true,
+        ),
         ("pub fn on_fork", program::on_fork(&maps, &offsets), false),
         ("pub fn on_exit", program::on_exit(&maps, &offsets), false),
+        ("pub fn on_exec", program::on_exec(&maps), false),
     ];
     for (start, instructions, filtered) in programs {
         let mut comments = numbered_comments(&source, start);

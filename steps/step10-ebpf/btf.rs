@@ -6,8 +6,8 @@
 //! version, and one configuration, to the next. A program that reads a field
 //! of it must ask this kernel where the field is; that is what BTF is for,
 //! and what libbpf's "CO-RE" does for programs compiled ahead of time. We
-//! need three fields of the task, one of its `thread_info` and one of its
-//! `signal_struct`, and read just enough of the format to find them.
+//! need a few fields of the task and of the structures it holds, and read
+//! just enough of the format to find them.
 //!
 //! The file is a header, a section of types and a section of their names.
 //! Each type is a 12-byte record (its name, its kind and count, its size),

@@ -268,7 +268,7 @@ struct Counters {
 impl Counters {
     /// Creates the maps, loads the programs, made for process `child`, and
     /// attaches them: to `sys_enter` and `sys_exit`, and with `-f`, to
-    /// `sched_process_fork` and `sched_process_exit`.
+    /// `sched_process_fork`, `sched_process_exit` and `sched_process_exec`.
     fn attach(child: Pid, follow: bool) -> Result<Counters, String> {
         let create =
             |map: Result<Map, Errno>| map.map_err(|e| explain_bpf_failure("create a map", e));
@@ -295,7 +295,7 @@ impl Counters {
         };
         let mut programs = vec![
             (c"sys_enter", program::sys_enter(&whom, &maps, &offsets)),
-            (c"sys_exit", program::sys_exit(&whom, &maps)),
+            (c"sys_exit", program::sys_exit(&whom, &maps, &offsets)),
         ];
         if follow {
             // The child is the first process followed; the others, its own.
@@ -305,6 +305,7 @@ impl Counters {
                 .map_err(|e| explain_bpf_failure("write a map", e))?;
             programs.push((c"sched_process_fork", program::on_fork(&maps, &offsets)));
             programs.push((c"sched_process_exit", program::on_exit(&maps, &offsets)));
+            programs.push((c"sched_process_exec", program::on_exec(&maps)));
         }
         let mut attached = Vec::new();
         for (tracepoint, instructions) in programs {
@@ -351,9 +352,11 @@ fn kernel_offsets() -> Result<program::Offsets, String> {
     let task = |field| types.offset_of("task_struct", field);
     Ok(program::Offsets {
         status: task("thread_info")? + types.offset_of("thread_info", "status")?,
+        pending: task("pending")? + types.offset_of("sigpending", "signal")?,
         tgid: task("tgid")?,
         signal: task("signal")?,
         live: types.offset_of("signal_struct", "live")?,
+        exit_code: types.offset_of("signal_struct", "group_exit_code")?,
     })
 }
 // ANCHOR_END: counters

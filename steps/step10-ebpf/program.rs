@@ -69,6 +69,8 @@ mod op {
     pub const SUB64_REG: u8 = 0x1f; // BPF_ALU64 | BPF_SUB | BPF_X
     pub const AND64_IMM: u8 = 0x57; // BPF_ALU64 | BPF_AND | BPF_K
     pub const RSH64_IMM: u8 = 0x77; // BPF_ALU64 | BPF_RSH | BPF_K
+    pub const LSH64_IMM: u8 = 0x67; // BPF_ALU64 | BPF_LSH | BPF_K
+    pub const OR64_REG: u8 = 0x4f; // BPF_ALU64 | BPF_OR | BPF_X
     pub const LOAD64: u8 = 0x79; // BPF_LDX | BPF_MEM | BPF_DW
     pub const LOAD32: u8 = 0x61; // BPF_LDX | BPF_MEM | BPF_W
     pub const STORE64: u8 = 0x7b; // BPF_STX | BPF_MEM | BPF_DW
@@ -82,6 +84,7 @@ mod op {
     pub const JGE_IMM: u8 = 0x35; // BPF_JMP | BPF_JGE | BPF_K (unsigned)
     pub const JSET_IMM: u8 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
     pub const JEQ32_IMM: u8 = 0x16; // BPF_JMP32 | BPF_JEQ | BPF_K
+    pub const JEQ_REG: u8 = 0x1d; // BPF_JMP | BPF_JEQ | BPF_X
     pub const JSGT_IMM: u8 = 0x65; // BPF_JMP | BPF_JSGT | BPF_K
     pub const JSLT_IMM: u8 = 0xc5; // BPF_JMP | BPF_JSLT | BPF_K
     pub const CALL: u8 = 0x85; // BPF_JMP | BPF_CALL
@@ -124,6 +127,14 @@ pub const fn sub(dst: u8, src: u8) -> Instruction {
 /// `dst >>= bits`
 pub const fn shift_right(dst: u8, bits: i32) -> Instruction {
     instruction(op::RSH64_IMM, dst, 0, 0, bits)
+}
+/// `dst <<= bits`
+pub const fn shift_left(dst: u8, bits: i32) -> Instruction {
+    instruction(op::LSH64_IMM, dst, 0, 0, bits)
+}
+/// `dst |= src`
+pub const fn or(dst: u8, src: u8) -> Instruction {
+    instruction(op::OR64_REG, dst, src, 0, 0)
 }
 /// `dst = *(u64 *)(src + offset)`
 pub const fn load(dst: u8, src: u8, offset: i16) -> Instruction {
@@ -173,6 +184,10 @@ pub const fn jump_if_equal(dst: u8, value: i32, skip: i16) -> Instruction {
 pub const fn jump_if_not_equal(dst: u8, value: i32, skip: i16) -> Instruction {
     instruction(op::JNE_IMM, dst, 0, skip, value)
 }
+/// `if dst == src goto +skip`
+pub const fn jump_if_same(dst: u8, src: u8, skip: i16) -> Instruction {
+    instruction(op::JEQ_REG, dst, src, skip, 0)
+}
 /// `if (u64)dst >= value goto +skip`
 pub const fn jump_if_at_least(dst: u8, value: i32, skip: i16) -> Instruction {
     instruction(op::JGE_IMM, dst, 0, skip, value)
@@ -208,6 +223,8 @@ pub const fn exit() -> Instruction {
 const EXECVE: i32 = 59;
 const X32_SYSCALL_BIT: i32 = 0x4000_0000;
 const TS_COMPAT: i32 = 0x0002;
+/// SIGKILL (9) in a mask of signals, where signal N is bit N - 1.
+const SIGKILL_BIT: i32 = 1 << 8;
 
 /// Rows of `counts` for each ABI: x86_64's calls from row 0, i386's (`int
 /// $0x80`) from 1024, x32's from 2048, each at its number in its table.
@@ -233,13 +250,16 @@ pub struct Whom {
 }
 
 /// Where the programs read the kernel's structures, in bytes (btf.rs finds
-/// them): `task_struct`'s `thread_info.status`, `tgid` and `signal`, and
-/// `signal_struct`'s `live`. An instruction's offset is 16 bits.
+/// them): `task_struct`'s `thread_info.status`, `pending.signal`, `tgid`
+/// and `signal`, and `signal_struct`'s `live` and `group_exit_code`. An
+/// instruction's offset is 16 bits.
 pub struct Offsets {
     pub status: i16,
+    pub pending: i16,
     pub tgid: i16,
     pub signal: i16,
     pub live: i16,
+    pub exit_code: i16,
 }
 
 /// A value of the `entered` map, as the sys_enter program writes it. The
@@ -363,8 +383,9 @@ pub fn sys_enter(whom: &Whom, maps: &Maps, offsets: &Offsets) -> Vec<Instruction
 // ANCHOR: sys_exit
 /// Runs as any thread on the machine leaves a syscall. For a thread we
 /// count whose entry `sys_enter` noted, it adds the call, its time, and
-/// whether it failed, to the call's row in `counts`.
-pub fn sys_exit(whom: &Whom, maps: &Maps) -> Vec<Instruction> {
+/// whether it failed, to the call's row in `counts`; unless the thread is
+/// being killed, as strace would never see the call return.
+pub fn sys_exit(whom: &Whom, maps: &Maps, offsets: &Offsets) -> Vec<Instruction> {
     let [entered, entered_2] = load_map(R1, maps.entered);
     let [counts, counts_2] = load_map(R1, maps.counts);
     let mut program = vec![
@@ -373,7 +394,7 @@ pub fn sys_exit(whom: &Whom, maps: &Maps) -> Vec<Instruction> {
         call(GET_CURRENT_PID_TGID), //  1: r0 = process id << 32 | thread id
         store(R10, -8, R0),         //  2: stack[-8] = that: the thread's key
     ];
-    program.extend(whose(whom, maps.followed, 44)); // 3 to 15
+    program.extend(whose(whom, maps.followed, 53)); // 3 to 15
     program.extend([
         // Which syscall is the thread leaving, and since when?
         mov(R2, R10),             // 16: r2 = &stack[-8], the thread
@@ -381,32 +402,46 @@ pub fn sys_exit(whom: &Whom, maps: &Maps) -> Vec<Instruction> {
         entered,                  // 18: r1 = the map `entered`
         entered_2,                // 19:      (its upper half)
         call(MAP_LOOKUP_ELEM),    // 20: r0 = &entered[thread], or 0
-        jump_if_equal(R0, 0, 22), // 21: never seen: to 44
+        jump_if_equal(R0, 0, 31), // 21: never seen: to 53
         load(R8, R0, 8),          // 22: r8 = its start_ns
-        jump_if_equal(R8, 0, 20), // 23: no entry noted: to 44
+        jump_if_equal(R8, 0, 29), // 23: no entry noted: to 53
         load(R7, R0, 0),          // 24: r7 = its row
         store_imm(R0, 8, 0),      // 25: start_ns = 0: out of it now
-        call(KTIME_GET_NS),       // 26: r0 = now
-        sub(R0, R8),              // 27: r0 = now - start_ns
-        mov(R8, R0),              // 28: r8 = the time it took
+        // Killed? SIGKILL waits for the thread, put there by another
+        // thread's exit_group or execve, or by a SIGKILL sent to the
+        // process: strace's tracee stops no more, and strace never sees this
+        // exit. (A fatal signal of another kind comes as SIGKILL too, when
+        // nobody traces the process, but strace sees the exit then.)
+        call(GET_CURRENT_TASK_BTF),    // 26: r0 = the thread's task_struct
+        load(R1, R0, offsets.pending), // 27: r1 = the signals waiting for it
+        jump_if_set(R1, SIGKILL_BIT, 1), // 28: SIGKILL among them: to 30
+        jump(5),                       // 29: to 35
+        load(R1, R0, offsets.signal),  // 30: r1 = task->signal
+        load32(R1, R1, offsets.exit_code), // 31: r1 = signal->group_exit_code
+        and_imm(R1, 0x7f),             // 32: r1 = the signal in it, or 0
+        jump_if_equal(R1, 0, 19),      // 33: exit_group or execve: to 53
+        jump_if_equal(R1, 9, 18),      // 34: SIGKILL itself: to 53
+        call(KTIME_GET_NS),            // 35: r0 = now
+        sub(R0, R8),                   // 36: r0 = now - start_ns
+        mov(R8, R0),                   // 37: r8 = the time it took
         // Find the call's row: the row is the key, as a u32.
-        store32(R10, -24, R7),      // 29: stack[-24] = the row
-        mov(R2, R10),               // 30: r2 = &stack[-24]
-        add_imm(R2, -24),           // 31:
-        counts,                     // 32: r1 = the map `counts`
-        counts_2,                   // 33:      (its upper half)
-        call(MAP_LOOKUP_ELEM),      // 34: r0 = &counts[row], or 0
-        jump_if_equal(R0, 0, 8),    // 35: no such row: to 44
-        mov_imm(R1, 1),             // 36: r1 = 1
-        atomic_add(R0, 0, R1),      // 37: counts[row].calls += 1
-        atomic_add(R0, 16, R8),     // 38: counts[row].nanoseconds += time
-        load(R1, R6, 8),            // 39: r1 = the syscall's result
-        jump_if_greater(R1, -1, 3), // 40: 0 or more: success, to 44
-        jump_if_less(R1, -4095, 2), // 41: below -4095: an address, to 44
-        mov_imm(R1, 1),             // 42: r1 = 1
-        atomic_add(R0, 8, R1),      // 43: counts[row].errors += 1
-        mov_imm(R0, 0),             // 44: r0 = 0
-        exit(),                     // 45: return 0
+        store32(R10, -24, R7),      // 38: stack[-24] = the row
+        mov(R2, R10),               // 39: r2 = &stack[-24]
+        add_imm(R2, -24),           // 40:
+        counts,                     // 41: r1 = the map `counts`
+        counts_2,                   // 42:      (its upper half)
+        call(MAP_LOOKUP_ELEM),      // 43: r0 = &counts[row], or 0
+        jump_if_equal(R0, 0, 8),    // 44: no such row: to 53
+        mov_imm(R1, 1),             // 45: r1 = 1
+        atomic_add(R0, 0, R1),      // 46: counts[row].calls += 1
+        atomic_add(R0, 16, R8),     // 47: counts[row].nanoseconds += time
+        load(R1, R6, 8),            // 48: r1 = the syscall's result
+        jump_if_greater(R1, -1, 3), // 49: 0 or more: success, to 53
+        jump_if_less(R1, -4095, 2), // 50: below -4095: an address, to 53
+        mov_imm(R1, 1),             // 51: r1 = 1
+        atomic_add(R0, 8, R1),      // 52: counts[row].errors += 1
+        mov_imm(R0, 0),             // 53: r0 = 0
+        exit(),                     // 54: return 0
     ]);
     program
 }
@@ -492,4 +527,48 @@ pub fn on_exit(maps: &Maps, offsets: &Offsets) -> Vec<Instruction> {
     ]
 }
 // ANCHOR_END: on_exit
+
+// ANCHOR: on_exec
+/// With `-f`: runs as any thread on the machine has called `execve` and is
+/// the new program. A thread other than the first that calls it takes the
+/// first one's id (the others are killed), and its entry in `entered` must
+/// follow it there, for the `execve` to be counted at its exit. The
+/// tracepoint's second argument is the id it had.
+pub fn on_exec(maps: &Maps) -> Vec<Instruction> {
+    let [entered, entered_2] = load_map(R1, maps.entered);
+    vec![
+        // r1 = the tracepoint's arguments: [1] the thread's id before.
+        mov(R6, R1),                //  0: r6 = the arguments, kept
+        call(GET_CURRENT_PID_TGID), //  1: r0 = process id << 32 | thread id
+        store(R10, -8, R0),         //  2: stack[-8] = the thread's key now
+        mov(R7, R0),                //  3: r7 = the same, kept
+        shift_right(R0, 32),        //  4: r0 = the process id << 32
+        shift_left(R0, 32),         //  5:
+        load(R1, R6, 8),            //  6: r1 = the thread's id before
+        or(R0, R1),                 //  7: r0 = the thread's key before
+        jump_if_same(R0, R7, 19),   //  8: the same, the first thread's: to 28
+        store(R10, -16, R0),        //  9: stack[-16] = that
+        mov(R2, R10),               // 10: r2 = &stack[-16]
+        add_imm(R2, -16),           // 11:
+        entered,                    // 12: r1 = the map `entered`
+        entered_2,                  // 13:      (its upper half)
+        call(MAP_LOOKUP_ELEM),      // 14: r0 = &entered[before], or 0
+        jump_if_equal(R0, 0, 12),   // 15: none: to 28
+        mov(R3, R0),                // 16: r3 = that entry, the value
+        mov(R2, R10),               // 17: r2 = &stack[-8], the key now
+        add_imm(R2, -8),            // 18:
+        entered,                    // 19: r1 = the map `entered`
+        entered_2,                  // 20:      (its upper half)
+        mov_imm(R4, 0),             // 21: r4 = 0: create, or replace
+        call(MAP_UPDATE_ELEM),      // 22: entered[now] = entered[before]
+        mov(R2, R10),               // 23: r2 = &stack[-16]
+        add_imm(R2, -16),           // 24:
+        entered,                    // 25: r1 = the map `entered`
+        entered_2,                  // 26:      (its upper half)
+        call(MAP_DELETE_ELEM),      // 27: entered[before] goes
+        mov_imm(R0, 0),             // 28: r0 = 0
+        exit(),                     // 29: return 0
+    ]
+}
+// ANCHOR_END: on_exec
 // ANCHOR_END: all

@@ -30,6 +30,9 @@
 //!   tracee threads N [K]    starts N threads, each calls getppid K times
 //!                           (10 by default) and writes "thread I\n"; joins
 //!                           them after 0.3 s
+//!   tracee threads-left N   starts N threads that wait in pause, and ends
+//!                           after 0.3 s without them: exit_group kills
+//!                           them inside their call
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
 //!                           the parent (SIGCHLD blocked) waits for each
@@ -81,6 +84,7 @@ fn main() {
         ["stopped-awhile"] => stopped_awhile(),
         ["threads", count] => threads(parse_count(count), 10),
         ["threads", count, times] => threads(parse_count(count), parse_count(times)),
+        ["threads-left", count] => threads_left(parse_count(count)),
         ["forks", count] => forks(parse_count(count)),
         ["thread-exec"] => thread_exec(),
         ["loop", file] => work_in_a_loop(file, false),
@@ -94,7 +98,7 @@ fn main() {
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
                  | deny-ptrace CMD... \
                  | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler | endings-handler \
-                 | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
+                 | stop-self | stopped-awhile | threads N [K] | threads-left N | forks N | thread-exec \
                  | loop FILE [spinning] \
                  | parent-waits \
                  | new-syscalls | odd-numbers | poll-nothing"
@@ -503,6 +507,19 @@ fn threads(count: u32, times: u32) {
     for thread in threads {
         thread.join().unwrap();
     }
+}
+
+/// N threads that wait for a signal that never comes, left there as the
+/// process ends.
+fn threads_left(count: u32) {
+    // One arena, as in `threads`.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    for _ in 0..count {
+        // SAFETY: pause waits for a signal; none comes.
+        std::thread::spawn(|| unsafe { libc::pause() });
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
 }
 
 /// N children, each with exactly 10 getppid calls and one write into a
