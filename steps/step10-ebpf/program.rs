@@ -1,6 +1,6 @@
 // ANCHOR: all
 //! The eBPF programs of step 10, written instruction by instruction: two on
-//! the syscall tracepoints, and, with `-f`, two that follow processes.
+//! the syscall tracepoints, and, with `-f`, three that follow processes.
 //!
 //! An eBPF program is an array of 8-byte instructions for a small virtual
 //! machine inside the kernel: eleven 64-bit registers, r0 to r10, and a
@@ -8,8 +8,9 @@
 //! it to x86_64 instructions, and runs it each time the event it is attached
 //! to happens: here, every syscall's entry (`sys_enter`) and exit
 //! (`sys_exit`), in every process, before and after the syscall itself; and
-//! with `-f`, every new thread or process (`sched_process_fork`) and every
-//! thread's end (`sched_process_exit`).
+//! with `-f`, every new thread or process (`sched_process_fork`), every
+//! thread's end (`sched_process_exit`) and every new program
+//! (`sched_process_exec`).
 //!
 //! The calling convention, as for a syscall in step 1, is all in registers:
 //!
