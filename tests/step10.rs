@@ -93,6 +93,23 @@ fn step10_counts_the_first_thread_and_with_f_every_thread_and_child() {
     no_bpf,
     ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
+fn step10_counts_numbers_below_1024_that_strace_cannot_name_as_step6_does() {
+    // fchmodat2 (452, newer than strace 6.1) and 1000, which is no syscall:
+    // each in its row, named as step 6 names it.
+    let table = stderr(&run_binary(
+        "step10",
+        &["-c", binary("tracee"), "new-syscalls"],
+    ));
+    let counts = summary_counts(&table);
+    assert_eq!(counts.get("fchmodat2"), Some(&(1, 1)), "{table}");
+    assert_eq!(counts.get("syscall_0x3e8"), Some(&(1, 1)), "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
 fn step10_with_f_waits_for_every_process_the_program_started() {
     // A child that outlives the program is counted to its end, as under
     // strace -f; the exit status is the program's.
