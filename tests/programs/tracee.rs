@@ -31,7 +31,7 @@
 //!                           (10 by default) and writes "thread I\n"; joins
 //!                           them after 0.3 s
 //!   tracee threads-left N   starts N threads that wait in pause, and ends
-//!                           after 0.3 s without them: exit_group kills
+//!                           once they do, without them: exit_group kills
 //!                           them inside their call
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
@@ -510,14 +510,23 @@ fn threads(count: u32, times: u32) {
 }
 
 /// N threads that wait for a signal that never comes, left there as the
-/// process ends.
+/// process ends. Each says it is on its way to pause with no syscall (an
+/// atomic count, which the main thread waits for, spinning), so that all
+/// are in pause when the process ends, however slow the machine.
 fn threads_left(count: u32) {
+    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     // One arena, as in `threads`.
     // SAFETY: mallopt only sets an option of the allocator.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     for _ in 0..count {
-        // SAFETY: pause waits for a signal; none comes.
-        std::thread::spawn(|| unsafe { libc::pause() });
+        std::thread::spawn(|| {
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // SAFETY: pause waits for a signal; none comes.
+            unsafe { libc::pause() }
+        });
+    }
+    while STARTED.load(std::sync::atomic::Ordering::SeqCst) < count {
+        std::hint::spin_loop();
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
 }
