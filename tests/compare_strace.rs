@@ -128,8 +128,8 @@ fn step10_counts_match_strace() {
 )]
 fn step10_follow_counts_match_strace_follow() {
     // -f: every thread, every process started, as strace -f counts them,
-    // judged as step 7's (follow_counts_match_strace_on_forks_pipes_and_threads).
-    // And threads killed inside a call, which strace never sees return: by
+    // judged as step 7's (follow_counts_match_strace_on_forks_pipes_and_threads);
+    // and threads killed inside a call, which strace never sees return: by
     // another's exit_group (threads-left), by another's execve (thread-exec),
     // whose execve returns under the first thread's id.
     let tracee = binary("tracee");

@@ -588,8 +588,15 @@ fn forks(count: u32) {
 }
 
 /// A thread other than the main one replaces the program: the kernel ends
-/// the main thread, and the caller takes its id.
+/// the main thread, and the caller takes its id. The caller waits (spinning,
+/// with no syscall) until the main thread has nothing left to do but sleep:
+/// what the main thread does before its death is then the same on every
+/// run, however the two are scheduled.
 fn thread_exec() {
+    static SLEEPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    // One arena, as in `threads`: the second thread would make its own.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     let program = CString::new(
         env::current_exe()
             .unwrap()
@@ -606,6 +613,9 @@ fn thread_exec() {
     let program_address = program.as_ptr() as usize;
     let args_address = args.as_ptr() as usize;
     std::thread::spawn(move || {
+        while !SLEEPING.load(std::sync::atomic::Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
         // SAFETY: both point to live, NUL-terminated data (the main thread
         // sleeps on, keeping `program` and `args`), and `args` ends with a
         // null pointer.
@@ -616,6 +626,7 @@ fn thread_exec() {
             )
         };
     });
+    SLEEPING.store(true, std::sync::atomic::Ordering::SeqCst);
     std::thread::sleep(std::time::Duration::from_secs(10));
 }
 
