@@ -1,7 +1,7 @@
 // ANCHOR: all
 //! The three syscall tables of an x86_64 kernel, and the `-c` table of each.
 //!
-//! Step 6 introduces this file; steps 7 to 9 include it unchanged.
+//! Step 6 introduces this file; steps 7 to 10 include it unchanged.
 
 use std::collections::BTreeMap;
 

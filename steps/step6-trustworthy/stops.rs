@@ -3,7 +3,7 @@
 //! tracer, and how the tracer ends: when the program is killed, and when we
 //! are told to end.
 //!
-//! Step 6 introduces this file; steps 7 to 9 include it unchanged.
+//! Step 6 introduces this file; steps 7 to 10 include it unchanged.
 
 use std::process;
 use std::sync::atomic::{AtomicI32, Ordering};
