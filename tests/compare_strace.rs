@@ -6,6 +6,11 @@
 mod common;
 use common::*;
 
+use std::collections::BTreeMap;
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
 fn assert_counts_match_strace(step: &str, command: &[&str]) {
     let ours = stderr(&run_within(
         HANG,
@@ -22,8 +27,8 @@ fn assert_counts_match_strace(step: &str, command: &[&str]) {
     };
     assert_eq!(headings(&ours), headings(&theirs), "{command:?}");
     assert_eq!(
-        summary_counts(&ours),
-        summary_counts(&theirs),
+        tables_by_abi(&ours),
+        tables_by_abi(&theirs),
         "{step} -c and strace -c disagree on {command:?}\n--- {step} -c:\n{ours}\n--- strace -c:\n{theirs}"
     );
 }
@@ -67,8 +72,9 @@ const HANDLED_SIGNALS: &str = r#"trap "echo caught" USR1; kill -USR1 $$; kill -U
     ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
 fn step10_counts_match_strace() {
-    let tracee_in_a_child = format!("{} getppid 50; true", binary("tracee"));
-    let more: [Vec<&str>; 5] = [
+    let tracee = binary("tracee");
+    let tracee_in_a_child = format!("{tracee} getppid 50; true");
+    let more: [Vec<&str>; 8] = [
         // Programs that get signals: handled, and fatal.
         vec!["bash", "-c", HANDLED_SIGNALS],
         vec!["sh", "-c", "kill -TERM $$"],
@@ -77,9 +83,71 @@ fn step10_counts_match_strace() {
         vec!["sh", "-c", "exec /bin/true"],
         // A child's calls are not the program's (strace without -f).
         vec!["sh", "-c", &tracee_in_a_child],
+        // Calls of the other ABIs, in their own tables; numbers that are no
+        // call, left out.
+        vec![tracee, "int80-write"],
+        vec![tracee, "x32-write"],
+        vec![tracee, "odd-numbers"],
     ];
     for command in ordinary_commands().into_iter().chain(more) {
         assert_counts_match_strace("step10", &command);
+    }
+    // Nor are its threads' calls: strace without -f counts the first thread
+    // only. (Whose join waits for the others, a futex call, or does not, as
+    // the timing goes: futex, and so the total, are not compared.)
+    let threads = [tracee, "threads", "4", "25"];
+    let without_futex = |output: &str| {
+        let mut tables = tables_by_abi(output);
+        for table in tables.values_mut() {
+            table.remove(CONTENDED_LOCKS);
+            table.remove("total");
+        }
+        tables
+    };
+    let ours = stderr(&run_within(
+        HANG,
+        binary("step10"),
+        &[&["-c"], &threads[..]].concat(),
+    ));
+    let theirs = run_strace(&["-c"], &threads);
+    assert_eq!(
+        without_futex(&ours),
+        without_futex(&theirs),
+        "{ours}\n{theirs}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn step10_follow_counts_match_strace_follow() {
+    // -f: every thread, every process started, as strace -f counts them,
+    // judged as step 7's (follow_counts_match_strace_on_forks_pipes_and_threads);
+    // and threads killed inside a call, which strace never sees return: by
+    // another's exit_group (threads-left), by another's execve (thread-exec),
+    // whose execve returns under the first thread's id.
+    let tracee = binary("tracee");
+    let modes = [
+        &["threads", "3"][..],
+        &["forks", "3"],
+        &["threads-left", "3"],
+        &["thread-exec"],
+    ];
+    for mode in modes {
+        assert_follow_counts_match_strace("step10", &[&[tracee], mode].concat(), &[]);
+    }
+    let moved_by_sigchld = ["rt_sigreturn", "wait4", "clone"];
+    for script in [
+        "ls / | sort | head -3",
+        "for i in 1 2 3; do /bin/true; done",
+    ] {
+        assert_follow_counts_match_strace("step10", &["sh", "-c", script], &moved_by_sigchld);
     }
 }
 
@@ -162,6 +230,23 @@ fn step5_lines_equal_strace_lines() {
     assert_lines_match_strace(&["-e", "trace=openat,read,close"], &["cat", file]);
     assert_lines_match_strace(&["-e", "trace=!mmap,openat"], &["echo", "hello"]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn a_poll_of_no_descriptors_is_shown_as_strace_shows_it() {
+    // poll(NULL, 0, 1) is NULL, not an array of none read at address 0; an
+    // array of none, `[]`. (Steps 6 to 9 decode with step 5's decode.rs.)
+    let command = [binary("tracee"), "poll-nothing"];
+    let trace = stderr(&run_binary(
+        "step5",
+        &[&["-e", "trace=poll"], &command[..]].concat(),
+    ));
+    assert!(trace.contains("poll(NULL, 0, 1) "), "{trace}");
+    assert_lines_match_strace(&["-e", "trace=poll"], &command);
 }
 
 #[test]
@@ -473,5 +558,189 @@ fn step7_shows_clone_and_clone3_as_strace_does() {
         theirs.sort();
         assert_eq!(ours.len(), 4, "{command:?}: {ours:#?}");
         assert_eq!(ours, theirs, "{command:?}");
+    }
+}
+
+/// A `-c` output's tables, one per ABI, by the heading strace gives each
+/// (none for x86_64's): the calls and errors of each syscall.
+fn tables_by_abi(output: &str) -> BTreeMap<String, BTreeMap<String, (u64, u64)>> {
+    let mut tables = BTreeMap::new();
+    let mut heading = String::new();
+    let mut table = String::new();
+    for line in output
+        .lines()
+        .chain(["System call usage summary for the end:"])
+    {
+        if line.starts_with("System call usage summary for ") {
+            tables.insert(std::mem::take(&mut heading), summary_counts(&table));
+            table.clear();
+            heading = line.to_string();
+        } else {
+            table.push_str(line);
+            table.push('\n');
+        }
+    }
+    tables.retain(|_, rows| !rows.is_empty());
+    tables
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn numbers_that_are_no_syscall_and_x32_calls_are_named_as_strace_names_them() {
+    // -1, as passed, and in x86_64's table; 0x4000ffff, as passed, in x32's;
+    // x32's own calls from 512 on, by their names, and x86_64's number of
+    // one of them, which is none of x32's, as strace names it.
+    let command = [binary("tracee"), "odd-numbers"];
+    let names =
+        |trace: &str| -> Vec<String> { calls(trace).into_iter().map(|(name, _)| name).collect() };
+    let theirs = names(&run_strace(&[], &command));
+    for name in [
+        "syscall_0xffffffffffffffff",
+        "syscall_0x4000ffff",
+        "ioctl#64",
+        "rt_sigaction",
+        "pwritev2",
+    ] {
+        assert!(theirs.iter().any(|n| n == name), "strace: {theirs:?}");
+    }
+    for step in ["step6", "step7"] {
+        let file = scratch_file(&format!("{step}-odd-numbers.txt"));
+        let args = [&["-o", file.to_str().unwrap()], &command[..]].concat();
+        assert!(run_binary(step, &args).status.success());
+        assert_eq!(names(&read(&file)), theirs, "{step}");
+        std::fs::remove_file(&file).unwrap();
+        // strace leaves the numbers that are no call out of its tables;
+        // ours count them (see step6_counts_syscalls_strace_6_1_cannot_name),
+        // each in the table of its ABI.
+        let ours = tables_by_abi(&stderr(&run_binary(
+            step,
+            &[&["-c"], &command[..]].concat(),
+        )));
+        let mut theirs = tables_by_abi(&run_strace(&["-c"], &command));
+        let x32 = "System call usage summary for x32 mode:";
+        for (table, name) in [
+            ("", "syscall_0xffffffffffffffff"),
+            (x32, "syscall_0x4000ffff"),
+        ] {
+            let table = theirs.get_mut(table).expect(table);
+            table.insert(name.to_string(), (1, 1));
+            let total = table.get_mut("total").unwrap();
+            *total = (total.0 + 1, total.1 + 1);
+        }
+        assert_eq!(ours, theirs, "{step}");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn told_to_end_a_tracer_prints_its_table_and_lets_the_program_go_as_strace_does() {
+    use std::os::unix::process::ExitStatusExt;
+    // SIGTERM and SIGHUP to the tracer: the program gets the same signal,
+    // and its handler runs; the tracer prints what it counted until then,
+    // says it detached, and dies of the signal. With -f, the same. With
+    // --seccomp-bpf, the program keeps its filter, whose calls to stop at
+    // find no tracer, and fail (ENOSYS): the handler's write among them.
+    let filtered = ["-f", "--seccomp-bpf", "-e", "trace=!nanosleep", "-c"];
+    let configurations: [(&[&str], &[&str], bool); 3] = [
+        (&["-c"], &["step6", "step7", "step8", "step9"], true),
+        (&["-f", "-c"], &["step7", "step8", "step9"], true),
+        (&filtered, &["step9"], false),
+    ];
+    for (options, steps, writes) in configurations {
+        for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+            let theirs = tell_to_end(&[&["strace"], options].concat(), signal, false);
+            for step in steps {
+                let ours = tell_to_end(&[&[binary(step)], options].concat(), signal, false);
+                for (who, told) in [("strace", &theirs), (*step, &ours)] {
+                    let what = format!("{who} {options:?}, {signal}:\n{}", told.stderr);
+                    assert_eq!(told.status.signal(), Some(signal as i32), "{what}");
+                    let handled = format!("handled {signal}\n");
+                    let said = if writes { handled.as_str() } else { "" };
+                    assert_eq!(told.program_said, said, "{what}");
+                    assert!(told.stderr.contains(" detached\n"), "{what}");
+                    assert!(told.stderr.lines().any(|l| l.ends_with(" total")), "{what}");
+                }
+                assert_eq!(
+                    summary_counts(&ours.stderr),
+                    summary_counts(&theirs.stderr),
+                    "{step} {options:?}, {signal}:\n{}\n--- strace:\n{}",
+                    ours.stderr,
+                    theirs.stderr
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_reaches_the_program_and_the_table_counts_to_its_end() {
+    // Steps 6 to 9 leave Ctrl-C to the program: its handler runs, traced,
+    // and the table counts it, its write included, once the program ends.
+    for step in ["step6", "step7", "step8", "step9"] {
+        let told = tell_to_end(&[binary(step), "-c"], Signal::SIGINT, true);
+        assert_eq!(told.status.code(), Some(3), "{step}: {}", told.stderr);
+        assert_eq!(told.program_said, "handled SIGINT\n", "{step}");
+        let counts = summary_counts(&told.stderr);
+        assert_eq!(
+            counts.get("write"),
+            Some(&(2, 0)),
+            "{step}: {}",
+            told.stderr
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+fn with_its_trace_in_a_file_a_tracer_takes_no_order_to_end_as_strace_takes_none() {
+    use std::io::Read;
+    // strace -o FILE COMMAND leaves the terminal's signals to the program:
+    // SIGTERM and SIGHUP to it change nothing. The program, told itself,
+    // ends its own way, and the table is counted to its end.
+    let program = [binary("tracee"), "endings-handler"];
+    for tracer in ["strace", "step6", "step7", "step8", "step9"] {
+        let tracer = if tracer == "strace" {
+            tracer
+        } else {
+            binary(tracer)
+        };
+        let file = scratch_file("ordered.txt");
+        let mut child = std::process::Command::new(tracer)
+            .args(["-c", "-o", file.to_str().unwrap()])
+            .args(program)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut ready = [0u8; 6];
+        out.read_exact(&mut ready).unwrap();
+        let traced = Pid::from_raw(asleep_child(child.id()));
+        let pid = Pid::from_raw(child.id() as i32);
+        for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+            nix::sys::signal::kill(pid, signal).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(child.try_wait().unwrap().is_none(), "{tracer} ended");
+        nix::sys::signal::kill(traced, Signal::SIGTERM).unwrap();
+        let mut said = String::new();
+        out.read_to_string(&mut said).unwrap();
+        assert_eq!(said, "handled SIGTERM\n", "{tracer}");
+        assert_eq!(child.wait().unwrap().code(), Some(3), "{tracer}");
+        let table = read(&file);
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(
+            summary_counts(&table).get("write"),
+            Some(&(2, 0)),
+            "{tracer}: {table}"
+        );
     }
 }

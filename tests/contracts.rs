@@ -242,6 +242,36 @@ fn a_trace_that_cannot_be_written_never_stops_the_program() {
     no_strace,
     ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
 )]
+fn a_trace_file_that_cannot_be_written_is_said_once_and_tracing_goes_on() {
+    // strace says it (at every line); a step says it once, and the program
+    // runs as it would untraced.
+    let command = [binary("tracee"), "mixed"];
+    let strace = run("strace", &[&["-o", "/dev/full"], &command[..]].concat());
+    let said = "strace: /dev/full: No space left on device\n";
+    assert!(stderr(&strace).matches(said).count() > 1, "{strace:?}");
+    for step in ["step5", "step6", "step7", "step8", "step9"] {
+        for count in [&[][..], &["-c"]] {
+            let args = [&["-o", "/dev/full"], count, &command[..]].concat();
+            let output = run_binary(step, &args);
+            assert_eq!(output.status.code(), Some(0), "{step} {count:?}");
+            assert_eq!(stdout(&output), "mixed: begin\nmixed: done\n");
+            assert_eq!(
+                stderr(&output),
+                format!(
+                    "{step}: cannot write to /dev/full: No space left on device (os error 28); \
+                     the trace misses lines\n"
+                ),
+                "{step} {count:?}"
+            );
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
 fn every_trace_line_is_one_write() {
     // Trace the tracer: strace sees each write(2) the step makes to its
     // stderr, and there must be exactly one per line of the step's output.

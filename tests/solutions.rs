@@ -608,7 +608,7 @@ fn ch10_an_array_by_thread_id_counts_what_the_hash_map_counted() {
     let threads = [binary("tracee"), "threads", "4", "25"];
     let output = run(
         solution("ch10_thread_array"),
-        &[&["-c"], &threads[..]].concat(),
+        &[&["-f", "-c"], &threads[..]].concat(),
     );
     let table = stderr(&output);
     assert_eq!(summary_counts(&table)["getppid"], (100, 0), "{table}");

@@ -66,18 +66,135 @@ fn step10_time_is_the_time_spent_in_each_syscall() {
     no_bpf,
     ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
 )]
-fn step10_counts_every_thread_of_the_program_and_no_other_process() {
-    // 4 threads, 25 getppid calls each, in the program: all counted; the same
-    // program run by a shell, as its child: none of them.
+fn step10_counts_the_first_thread_and_with_f_every_thread_and_child() {
+    // 4 threads, 25 getppid calls each: without -f, as strace without -f,
+    // none of them, only the first thread's calls; with -f, all of them.
+    let threads = [binary("tracee"), "threads", "4", "25"];
+    let table = stderr(&run_binary("step10", &[&["-c"], &threads[..]].concat()));
+    assert_eq!(summary_counts(&table).get("getppid"), None, "{table}");
     let table = stderr(&run_binary(
         "step10",
-        &["-c", binary("tracee"), "threads", "4", "25"],
+        &[&["-f", "-c"], &threads[..]].concat(),
     ));
     assert_eq!(summary_counts(&table)["getppid"], (100, 0), "{table}");
+    // The same program run by a shell, as its child: none of its calls
+    // without -f, all of them with it.
     let script = format!("{} getppid 30; true", binary("tracee"));
     let table = stderr(&run_binary("step10", &["-c", "sh", "-c", &script]));
     let getppid = summary_counts(&table).get("getppid").copied();
     assert!(getppid.is_none_or(|(calls, _)| calls < 30), "{table}");
+    let table = stderr(&run_binary("step10", &["-f", "-c", "sh", "-c", &script]));
+    let getppid = summary_counts(&table)["getppid"];
+    assert!(getppid.0 >= 30, "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn step10_counts_numbers_below_1024_that_strace_cannot_name_as_step6_does() {
+    // fchmodat2 (452, newer than strace 6.1) and 1000, which is no syscall:
+    // each in its row, named as step 6 names it.
+    let table = stderr(&run_binary(
+        "step10",
+        &["-c", binary("tracee"), "new-syscalls"],
+    ));
+    let counts = summary_counts(&table);
+    assert_eq!(counts.get("fchmodat2"), Some(&(1, 1)), "{table}");
+    assert_eq!(counts.get("syscall_0x3e8"), Some(&(1, 1)), "{table}");
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn step10_with_f_waits_for_every_process_the_program_started() {
+    // A child that outlives the program is counted to its end, as under
+    // strace -f; the exit status is the program's.
+    let script = format!("({} getppid 20; exit 9) & exit 2", binary("tracee"));
+    let output = run_within(HANG, binary("step10"), &["-f", "-c", "sh", "-c", &script]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    // (The shell calls getppid too, once.)
+    let getppid = summary_counts(&stderr(&output))["getppid"];
+    assert!(getppid.0 >= 20, "{output:?}");
+}
+
+#[test]
+#[cfg_attr(
+    no_strace,
+    ignore = "needs strace: install it (e.g. sudo apt-get install strace)"
+)]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn told_to_end_step10_prints_what_it_counted_and_gives_the_program_the_signal() {
+    // SIGTERM and SIGHUP, with -f and without: the table of what ran until
+    // then, as strace -c prints it; the program gets the signal, and its
+    // handler runs, uncounted. Step 10 ends with 128 + N, as a shell
+    // reports a death by signal N.
+    use nix::sys::signal::Signal;
+    for options in [&["-c"][..], &["-f", "-c"]] {
+        for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+            let ours = tell_to_end(&[&[binary("step10")], options].concat(), signal, false);
+            let theirs = tell_to_end(&[&["strace"], options].concat(), signal, false);
+            let what = format!("{options:?}, {signal}:\n{}", ours.stderr);
+            assert_eq!(ours.status.code(), Some(128 + signal as i32), "{what}");
+            assert_eq!(ours.program_said, format!("handled {signal}\n"), "{what}");
+            let counts = summary_counts(&ours.stderr);
+            assert_eq!(counts.get("write"), Some(&(1, 0)), "{what}");
+            assert_eq!(
+                counts,
+                summary_counts(&theirs.stderr),
+                "{what}\n{}",
+                theirs.stderr
+            );
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    no_bpf,
+    ignore = "needs BPF: run as root, or with CAP_BPF and CAP_PERFMON (see the README)"
+)]
+fn ctrl_c_reaches_the_program_and_step10_counts_to_its_end() {
+    // As steps 6 to 9 do: the program's handler runs, counted, and ends it;
+    // the table follows, the handler's write in it.
+    use nix::sys::signal::Signal;
+    let told = tell_to_end(&[binary("step10"), "-c"], Signal::SIGINT, true);
+    assert_eq!(told.status.code(), Some(3), "{}", told.stderr);
+    assert_eq!(told.program_said, "handled SIGINT\n");
+    let counts = summary_counts(&told.stderr);
+    assert_eq!(counts.get("write"), Some(&(2, 0)), "{}", told.stderr);
+}
+
+#[test]
+fn step10_in_a_sandbox_that_refuses_bpf_and_kill_ends_at_once_and_leaves_nothing() {
+    // Under step 8's --sandbox with a profile that refuses bpf(2) and
+    // kill(2): no map, and no signal to end the child that waits to run the
+    // program. One line, at once, and no process left behind.
+    let profile = scratch_file("no-bpf.json");
+    let refused = r#"{"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["bpf", "kill"], "action": "SCMP_ACT_ERRNO"}]}"#;
+    std::fs::write(&profile, refused).unwrap();
+    let marker = "26.5358";
+    let step10 = [binary("step10"), "-c", "sleep", marker];
+    let sandboxed = [&["--sandbox", profile.to_str().unwrap()][..], &step10].concat();
+    let output = run_within(Duration::from_secs(10), binary("step8"), &sandboxed);
+    std::fs::remove_file(&profile).unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.starts_with("step10: cannot create a map (EPERM"),
+        "{message}"
+    );
+    assert!(message.contains("a seccomp filter"), "{message}");
+    assert!(!is_running(&["sleep", marker]), "the program ran");
+    assert!(!is_running(&step10), "a child was left waiting");
 }
 
 #[test]
@@ -188,7 +305,7 @@ fn step10_in_a_container_counts_with_the_options_its_messages_give() {
 #[test]
 fn step10_bad_input_gets_one_line() {
     let cases: [(&[&str], i32, &str); 4] = [
-        (&[], 2, "no command to trace; usage: step10 -c COMMAND"),
+        (&[], 2, "no command to trace; usage: step10 -c [-f] COMMAND"),
         (&["ls"], 2, "step 10 only counts, so -c is required"),
         (&["-x", "ls"], 2, "unknown option '-x'; usage:"),
         (
@@ -291,14 +408,14 @@ fn the_kernel_unloads_everything_when_the_tracer_dies() {
         .spawn()
         .unwrap();
     // Once the program runs, the two programs are attached: two links, the
-    // two programs, three maps.
+    // two programs, four maps.
     assert!(eventually(|| is_running(&["sleep", marker])));
     let objects = bpf_objects(tracer.id());
     let kinds: Vec<BpfObject> = objects.iter().map(|(kind, _)| *kind).collect();
     use BpfObject::*;
     assert_eq!(
         kinds,
-        [Program, Program, Map, Map, Map, Link, Link],
+        [Program, Program, Map, Map, Map, Map, Link, Link],
         "{objects:?}"
     );
     assert!(objects.iter().all(|(kind, id)| exists(*kind, *id)));
@@ -358,29 +475,97 @@ fn processes_with_parent(parent: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The comments of the instructions between `start` and the end of its
+/// anchor in program.rs, by number: `// 14: null: to 41`.
+fn numbered_comments(source: &str, start: &str) -> Vec<(usize, String)> {
+    let body = source.split(start).nth(1).unwrap();
+    let body = body.split("ANCHOR_END").next().unwrap();
+    body.lines()
+        .filter_map(|line| line.split_once("// ")?.1.split_once(':'))
+        .filter_map(|(number, text)| Some((number.trim().parse().ok()?, text.to_string())))
+        .collect()
+}
+
 #[test]
 fn the_programs_instructions_are_numbered_as_the_chapter_reads_them() {
     // Chapter 10 refers to instructions by the numbers in their comments
-    // (`// 14: null: to 41`): they must count every instruction, in order.
+    // (`// 23: null: to 67`): they must count every instruction, in order,
+    // and a jump's "to N" must be where it goes ("to the end": the
+    // program's `r0 = 0`, before its `return`).
     let source = read(&root().join("steps/step10-ebpf/program.rs"));
     let maps = program::Maps {
         armed: 3,
         entered: 4,
         counts: 5,
+        followed: 6,
     };
+    let whom = program::Whom {
+        child: 1,
+        follow: true,
+    };
+    let offsets = program::Offsets {
+        status: 16,
+        pending: 3000,
+        exit_code: 96,
+        tgid: 1000,
+        signal: 2000,
+        live: 4,
+    };
+    let whose = numbered_comments(&source, "fn whose(");
     let programs = [
-        ("pub fn sys_enter", program::sys_enter(1, &maps).len()),
-        ("pub fn sys_exit", program::sys_exit(1, &maps).len()),
+        (
+            "pub fn sys_enter",
+            program::sys_enter(&whom, &maps, &offsets),
+            true,
+        ),
+        (
+            "pub fn sys_exit",
+            program::sys_exit(&whom, &maps, &offsets),
+            true,
+        ),
+        ("pub fn on_fork", program::on_fork(&maps, &offsets), false),
+        ("pub fn on_exit", program::on_exit(&maps, &offsets), false),
+        ("pub fn on_exec", program::on_exec(&maps), false),
     ];
-    for (start, length) in programs {
-        let body = source.split(start).nth(1).unwrap();
-        let body = body.split("ANCHOR_END").next().unwrap();
-        let numbers: Vec<usize> = body
-            .lines()
-            .filter_map(|line| line.split_once("// ")?.1.split_once(':'))
-            .filter_map(|(number, _)| number.trim().parse().ok())
-            .collect();
-        assert_eq!(numbers, (0..length).collect::<Vec<_>>(), "{start}");
+    for (start, instructions, filtered) in programs {
+        let mut comments = numbered_comments(&source, start);
+        if filtered {
+            comments.extend(whose.iter().cloned());
+            comments.sort();
+        }
+        let numbers: Vec<usize> = comments.iter().map(|(number, _)| *number).collect();
+        assert_eq!(
+            numbers,
+            (0..instructions.len()).collect::<Vec<_>>(),
+            "{start}"
+        );
+        for (i, instruction) in instructions.iter().enumerate() {
+            // Instruction's fields are private to program.rs: read them as
+            // Debug shows them.
+            let shown = format!("{instruction:?}");
+            let field = |name: &str| -> i64 {
+                let rest = shown.split(&format!("{name}: ")).nth(1).unwrap();
+                rest.split([',', ' ']).next().unwrap().parse().unwrap()
+            };
+            let class = field("opcode") & 0x07;
+            let is_jump = matches!(class, 0x05 | 0x06) && !matches!(field("opcode"), 0x85 | 0x95);
+            if !is_jump {
+                continue;
+            }
+            let target = i as i64 + 1 + field("offset");
+            let text = &comments[i].1;
+            let expected = match text.split_once("to ") {
+                Some((_, to)) if to.starts_with("the end") => instructions.len() as i64 - 2,
+                Some((_, to)) => to
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+                None => panic!("{start}, {i}: a jump whose comment does not say where"),
+            };
+            assert_eq!(target, expected, "{start}, instruction {i}: {text}");
+        }
     }
 }
 

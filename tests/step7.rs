@@ -20,47 +20,6 @@ fn step7(args: &[&str]) -> std::process::Output {
     run_within(HANG, binary("step7"), args)
 }
 
-/// A thread calls futex when it finds a lock (the allocator's, stdout's) held
-/// by another thread: whether two threads meet there is a matter of timing,
-/// which any tracer changes. Neither its count nor its presence is compared.
-const CONTENDED_LOCKS: &str = "futex";
-
-/// `step7 -f -c` and `strace -f -c` on `command`. strace runs three times:
-/// what its runs agree on (most calls and errors), step 7 must equal; what
-/// they do not, or what `loose` names, step 7 must at least have seen.
-fn assert_follow_counts_match_strace(command: &[&str], loose: &[&str]) {
-    let without_futex = |mut counts: BTreeMap<String, (u64, u64)>| {
-        counts.remove(CONTENDED_LOCKS);
-        counts
-    };
-    let ours = without_futex(summary_counts(&stderr(&step7(
-        &[&["-f", "-c"], command].concat(),
-    ))));
-    let runs: Vec<_> = (0..3)
-        .map(|_| without_futex(summary_counts(&run_strace(&["-f", "-c"], command))))
-        .collect();
-    let first = &runs[0];
-    let mut compared = 0;
-    for (name, counts) in first {
-        let repeated = runs.iter().all(|run| run.get(name) == Some(counts));
-        if repeated && name != "total" && !loose.contains(&name.as_str()) {
-            assert_eq!(
-                ours.get(name),
-                Some(counts),
-                "{name} in {command:?}: {ours:?}"
-            );
-            compared += 1;
-        } else {
-            assert!(ours.contains_key(name), "{name} in {command:?}: {ours:?}");
-        }
-    }
-    // Nothing seen that strace never sees.
-    for name in ours.keys() {
-        assert!(runs.iter().any(|run| run.contains_key(name)), "{name}");
-    }
-    assert!(compared > 10, "{command:?}: too little compared");
-}
-
 #[test]
 #[cfg_attr(
     no_strace,
@@ -71,7 +30,7 @@ fn follow_counts_match_strace_on_forks_pipes_and_threads() {
     // The test's programs block SIGCHLD, or have no children: their counts
     // are the same on every run.
     for mode in [&["threads", "3"][..], &["forks", "3"], &["thread-exec"]] {
-        assert_follow_counts_match_strace(&[&[tracee], mode].concat(), &[]);
+        assert_follow_counts_match_strace("step7", &[&[tracee], mode].concat(), &[]);
     }
     // A shell gets SIGCHLD as each child ends, and where it comes is the
     // processes' timing, which a tracer changes: inside a wait4 (which
@@ -85,7 +44,7 @@ fn follow_counts_match_strace_on_forks_pipes_and_threads() {
         "echo hello | cat | wc -c",
     ];
     for script in scripts {
-        assert_follow_counts_match_strace(&["sh", "-c", script], &moved_by_sigchld);
+        assert_follow_counts_match_strace("step7", &["sh", "-c", script], &moved_by_sigchld);
     }
 }
 

@@ -227,6 +227,93 @@ fn refused_profile(text: &str) -> String {
 }
 
 #[test]
+fn a_failed_run_leaves_the_profile_as_it_was_and_nothing_new() {
+    // A profile written earlier, then runs that cannot trace anything: a
+    // command that does not exist, a process that does not; then one that
+    // works, which reads the file while it runs.
+    let old = "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\n";
+    for step in ["step8", "step9"] {
+        let dir = scratch_dir("profile-kept");
+        let path = dir.join("p.json");
+        let profile = path.to_str().unwrap();
+        fs::write(&path, old).unwrap();
+        let files = || -> Vec<String> {
+            let entries = fs::read_dir(&dir).unwrap();
+            entries
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        };
+        for failing in [&["no-such-command-here"][..], &["-p", "2147483647"]] {
+            let args = [&["--profile", profile][..], failing].concat();
+            let output = run_within(HANG, binary(step), &args);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{step} {failing:?}: {output:?}"
+            );
+            assert_eq!(
+                fs::read_to_string(&path).unwrap(),
+                old,
+                "{step} {failing:?}"
+            );
+            assert_eq!(files(), ["p.json"], "{step} {failing:?}");
+        }
+        let output = run_within(HANG, binary(step), &["--profile", profile, "cat", profile]);
+        assert!(output.status.success(), "{step}: {output:?}");
+        assert_eq!(
+            stdout(&output),
+            old,
+            "{step}: the profile was emptied as it ran"
+        );
+        assert!(read(&path).contains("\"defaultAction\": \"SCMP_ACT_ERRNO\""));
+        assert_eq!(files(), ["p.json"], "{step}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn a_profile_told_to_end_holds_what_ran_until_then() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // SIGTERM to the tracer: the program is let go, and the profile written
+    // of what it made until then, which is said.
+    let program = [binary("tracee"), "endings-handler"];
+    for step in ["step8", "step9"] {
+        let path = scratch_file("told.json");
+        let mut tracer = std::process::Command::new(binary(step))
+            .args(["--profile", path.to_str().unwrap()])
+            .args(program)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = [0u8; 6];
+        tracer
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut ready)
+            .unwrap();
+        asleep_child(tracer.id());
+        let pid = nix::unistd::Pid::from_raw(tracer.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let output = tracer.wait_with_output().unwrap();
+        assert_eq!(output.status.signal(), Some(libc::SIGTERM), "{output:?}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(" syscalls allowed (what ran until SIGTERM), "),
+            "{message}"
+        );
+        let profile = read(&path);
+        assert!(
+            profile.contains("\"pause\"") && profile.contains("\"write\""),
+            "{profile}"
+        );
+        fs::remove_file(&path).unwrap();
+    }
+}
+
+#[test]
 fn a_profile_that_cannot_be_written_is_said_before_anything_runs() {
     let marker = scratch_file("ran");
     let touch = ["touch", marker.to_str().unwrap()];
@@ -314,6 +401,58 @@ fn an_unknown_action_is_refused_with_where() {
     );
     assert!(
         message.contains("syscalls[0].action: unknown action 'SCMP_ACT_NOTIFY'"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_message_quotes_a_short_escaped_prefix_of_what_the_profile_holds() {
+    // A name 5 MB long, control characters and NUL bytes: the message
+    // stays one short line, and writes none of them raw.
+    let short_and_clean = |message: &str| {
+        assert!(
+            message.len() < 400,
+            "{} bytes: {}",
+            message.len(),
+            &message[..400]
+        );
+        assert!(
+            !message.trim_end().chars().any(char::is_control),
+            "{message:?}"
+        );
+    };
+    let huge = "A".repeat(5_000_000);
+    let message = refused_profile(&format!(r#"{{"defaultAction": "{huge}"}}"#));
+    short_and_clean(&message);
+    let prefix = "A".repeat(32);
+    assert!(
+        message.contains(&format!("unknown action '{prefix}...' (5000000 bytes)")),
+        "{message}"
+    );
+    let message = refused_profile(r#"{"defaultAction": "\u0000\u001b[31mred"}"#);
+    short_and_clean(&message);
+    assert!(
+        message.contains(r"unknown action '\0\u{1b}[31mred'"),
+        "{message:?}"
+    );
+    let message = refused_profile(&format!(
+        r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{{"names": ["{huge}"], "action": "SCMP_ACT_ALLOW"}}]}}"#
+    ));
+    short_and_clean(&message);
+    assert!(
+        message.contains(&format!("'{prefix}...' (5000000 bytes) is not the name")),
+        "{message}"
+    );
+    let message = refused_profile("\0{}");
+    short_and_clean(&message);
+    assert!(
+        message.contains(r"'\0' cannot start a JSON value"),
+        "{message:?}"
+    );
+    let message = refused_profile(&"1-".repeat(2_500_000));
+    short_and_clean(&message);
+    assert!(
+        message.contains("(5000000 bytes) is not a number"),
         "{message}"
     );
 }

@@ -1,6 +1,6 @@
 // ANCHOR: all
 //! The `bpf(2)` syscall, by hand: create a map, load a program, attach it to a
-//! tracepoint, read a map. Nothing else of BPF is used by step 10.
+//! tracepoint, read and write a map. Nothing else of BPF is used by step 10.
 //!
 //! `bpf(2)` takes a command and a pointer to a `union bpf_attr`, whose layout
 //! for each command is in `/usr/include/linux/bpf.h`. Each command here has
@@ -23,9 +23,11 @@ use crate::program::Instruction;
 // The commands, the map and program types, from linux/bpf.h.
 const BPF_MAP_CREATE: libc::c_int = 0;
 const BPF_MAP_LOOKUP_ELEM: libc::c_int = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
 const BPF_PROG_LOAD: libc::c_int = 5;
 const BPF_RAW_TRACEPOINT_OPEN: libc::c_int = 17;
 
+pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_ARRAY: u32 = 2;
 pub const BPF_MAP_TYPE_LRU_HASH: u32 = 9;
 const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
@@ -103,9 +105,23 @@ impl Map {
         bpf(BPF_MAP_LOOKUP_ELEM, &mut attr).ok()?;
         Some(value)
     }
+
+    /// Stores `value` under `key`.
+    pub fn update<K, V>(&self, key: &K, value: &V) -> Result<(), Errno> {
+        assert_eq!(size_of::<V>(), self.value_size, "a value of the wrong type");
+        let mut attr = MapLookup {
+            map_fd: self.fd.as_raw_fd() as u32,
+            padding: 0,
+            key: key as *const K as u64,
+            value: value as *const V as u64,
+            flags: 0,
+        };
+        bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
+    }
 }
 
-/// `union bpf_attr` for `BPF_MAP_LOOKUP_ELEM`: pointers travel as `u64`.
+/// `union bpf_attr` for `BPF_MAP_LOOKUP_ELEM` and `BPF_MAP_UPDATE_ELEM`:
+/// pointers travel as `u64`.
 #[repr(C)]
 struct MapLookup {
     map_fd: u32,
@@ -143,9 +159,11 @@ pub enum LoadError {
 /// Hands `instructions` to the kernel as a program for a raw tracepoint. The
 /// verifier checks it first; if it refuses, its log is returned.
 pub fn load_program(name: &str, instructions: &[Instruction]) -> Result<OwnedFd, LoadError> {
-    // The license matters to the kernel: some helpers are only for programs
-    // under the GPL. Ours are not, so we give the repository's own.
-    let license = c"MIT OR Apache-2.0";
+    // The license matters to the kernel: the helpers that read its memory
+    // are only for programs whose license is compatible with the GPL. Ours
+    // are under the MIT license (the repository's MIT OR Apache-2.0), which
+    // is, and "Dual MIT/GPL" is how the kernel knows it.
+    let license = c"Dual MIT/GPL";
     let mut log = vec![0u8; 64 * 1024];
     let mut prog_name = [0u8; 16];
     prog_name[..name.len().min(15)].copy_from_slice(&name.as_bytes()[..name.len().min(15)]);

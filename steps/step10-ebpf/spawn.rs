@@ -8,15 +8,14 @@
 
 use std::ffi::{CString, OsString};
 use std::io::{self, PipeReader, PipeWriter, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::ptr;
 
 use nix::errno::Errno;
-use nix::sys::prctl;
 use nix::sys::signal::{SigHandler, Signal, kill, signal};
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid, fork, getpid, getppid};
+use nix::unistd::{ForkResult, Pid, fork};
 
 use crate::exec::{c_string, explain_exec_failure, find_program};
 
@@ -50,12 +49,14 @@ pub fn spawn_held(command: &[OsString]) -> Result<Held, String> {
     let pipe = || io::pipe().map_err(|e| format!("cannot create a pipe: {e}"));
     let (go_reader, go) = pipe()?;
     let (failure, failure_writer) = pipe()?;
-    let tracer = getpid();
 
     // SAFETY: this program has a single thread, and the child only makes
     // async-signal-safe calls before it replaces itself with `execv`.
     match unsafe { fork() } {
-        Ok(ForkResult::Child) => wait_then_exec(tracer, &go_reader, &path, &argv, &failure_writer),
+        Ok(ForkResult::Child) => {
+            let go = go.as_raw_fd();
+            wait_then_exec(&go_reader, go, &path, &argv, &failure_writer)
+        }
         Ok(ForkResult::Parent { child }) => Ok(Held {
             pid: child,
             program,
@@ -71,26 +72,24 @@ pub fn spawn_held(command: &[OsString]) -> Result<Held, String> {
 /// The child's side: wait for the word, then become the program. Only
 /// async-signal-safe calls, no allocation, until `execv`.
 fn wait_then_exec(
-    tracer: Pid,
     go: &PipeReader,
+    our_go_writer: RawFd,
     path: &CString,
     argv: &[*const libc::c_char],
     failure: &PipeWriter,
 ) -> ! {
-    // If the tracer dies while we wait, die too, rather than wait forever
-    // (we hold a writing end of the pipe ourselves, so no end of file would
-    // ever come). Give up if it is already gone.
-    if prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != tracer {
-        exit_child();
-    }
+    // Fork gave us a copy of the pipe's writing end too. Closed, it leaves
+    // the tracer's as the only one: when the tracer closes it, because it
+    // gives up, or because it dies, however it dies, our read sees the end
+    // of the pipe, and we end. Held, we would wait for ourselves, forever.
+    // SAFETY: close is async-signal-safe, and the descriptor is our copy.
+    unsafe { libc::close(our_go_writer) };
     // Wait until the tracer writes its one byte: the counters are in place.
     // End of file instead means it gave up.
     let mut byte = 0u8;
     // SAFETY: `byte` is a valid buffer of one byte for read to fill.
     let received = unsafe { libc::read(go.as_raw_fd(), (&raw mut byte).cast(), 1) };
-    // Drop the death signal: execve would keep it, and the program must start
-    // with what it would have had untraced.
-    if received != 1 || prctl::set_pdeathsig(None).is_err() {
+    if received != 1 {
         exit_child();
     }
     // SAFETY: `path` and the strings behind `argv` live until execv returns,
@@ -121,7 +120,8 @@ impl Held {
             mut failure,
         } = self;
         if let Err(e) = write_ignoring_sigpipe(&mut go, &[1]) {
-            kill_child(pid);
+            // The child has closed its end: it is gone, or going.
+            let _ = waitpid(pid, None);
             return Err(format!(
                 "the child that was to run the program is gone ({e}); nothing ran"
             ));
@@ -145,9 +145,11 @@ impl Held {
     // ANCHOR_END: release
 
     /// Ends a child that will never be told to go, and reaps it, so that no
-    /// process outlives a tracer that gave up.
+    /// process outlives a tracer that gave up. Closing the pipe is enough:
+    /// no signal is needed, which a sandbox could refuse us (`kill`).
     pub fn abandon(self) {
-        kill_child(self.pid);
+        drop(self.go);
+        let _ = waitpid(self.pid, None);
     }
 }
 

@@ -950,6 +950,9 @@ impl Decoder {
     /// `poll`'s descriptors: what is asked at the entry (`events`), or what
     /// is ready at the exit (`revents`, only the descriptors that are).
     fn poll_fds(&self, pointer: u64, count: usize, ready: bool) -> String {
+        if pointer == 0 {
+            return "NULL".to_string();
+        }
         let Some(bytes) = self.memory.read(pointer, count.saturating_mul(8)) else {
             return address(pointer);
         };

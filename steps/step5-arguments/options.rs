@@ -4,8 +4,9 @@
 //! command to trace.
 //!
 //! Step 5 introduces this file, with `-e trace=` and `-s`; steps 6 to 9
-//! include it unchanged. Which options a step has, and what each one does,
-//! is the step's own: its `parse_args` matches them.
+//! include it unchanged (and step 10, for step 6's abi.rs, which names the
+//! calls `-e trace=` selects). Which options a step has, and what each one
+//! does, is the step's own: its `parse_args` matches them.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

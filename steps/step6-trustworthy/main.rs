@@ -14,8 +14,9 @@
 //! are shown and passed on unchanged; a program stopped by SIGSTOP or Ctrl-Z
 //! stays stopped (`PTRACE_SEIZE` and `PTRACE_LISTEN`); Ctrl-C reaches the
 //! program, not the tracer; a program killed by a signal takes the tracer
-//! with it, by the same signal. The `execve` that starts the program is
-//! shown from its entry, with its arguments (spawn.rs).
+//! with it, by the same signal; SIGTERM or SIGHUP to the tracer lets the
+//! program go, with the signal, and prints what `-c` counted (stops.rs).
+//! The `execve` that starts the program is shown from its entry (spawn.rs).
 //!
 //! The options and the decoding are step 5's: decode.rs, memory.rs,
 //! options.rs and output.rs are its files, unchanged, as summary.rs is step
@@ -58,7 +59,7 @@ use std::time::Instant;
 
 use nix::sys::ptrace;
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use syscalls::Sysno;
 
@@ -67,7 +68,7 @@ use decode::{Decoder, Pending, Syscall, error_number};
 use memory::Memory;
 use options::{CommandLine, Opt, Selection};
 use output::{Output, line_to_stderr, say};
-use stops::{Ending, die_like_the_program, is_stopping, listen};
+use stops::{Ending, Waited, die_like_the_program, is_stopping, listen};
 
 const USAGE: &str = "usage: step6 [-c] [-e trace=[!]NAME,...] [-o FILE] [-s N] COMMAND [ARGS...], \
                      e.g. step6 -e trace=openat,read cat /etc/hostname";
@@ -141,6 +142,7 @@ fn trace(options: &Options) -> Result<Ending, String> {
     let started = spawn::spawn_traced(&options.command, ptrace_options())?;
     let child = started.child;
     stops::ignore_terminal_interrupts();
+    stops::endings(options.output.is_some());
     let mut tracer = Tracer {
         child,
         count: options.count,
@@ -175,7 +177,6 @@ fn ptrace_options() -> ptrace::Options {
 // ANCHOR_END: command_line
 
 // ANCHOR: tracer
-// ANCHOR: records
 /// A syscall that the child has entered and not yet left.
 struct Entered {
     abi: Abi,
@@ -206,7 +207,6 @@ struct Tracer<'a> {
     /// may resume with `restart_syscall`.
     interrupted: Option<String>,
 }
-// ANCHOR_END: records
 
 /// How to let the child go on after a stop.
 enum Resume {
@@ -233,7 +233,18 @@ impl Tracer<'_> {
                 Resume::Listen => listen(child),
             }
             .map_err(|e| format!("cannot resume the child: {e}"))?;
-            let status = waitpid(child, None).map_err(|e| format!("waitpid failed: {e}"))?;
+            let status = match stops::wait(Some(child)) {
+                Ok(Waited::Report(status)) => status,
+                // Told to end: let the program go, with what was counted.
+                Ok(Waited::Told(signal)) => {
+                    if stops::let_go(child, signal) {
+                        say(format_args!("Process {child} detached"));
+                    }
+                    self.print_tables();
+                    return Ok(Ending::Killed(signal));
+                }
+                Err(errno) => return Err(format!("waitpid failed: {errno}")),
+            };
             resume = match status {
                 // SIGTRAP | 0x80: a syscall stop, entry or exit.
                 WaitStatus::PtraceSyscall(_) => {
@@ -300,7 +311,6 @@ impl Tracer<'_> {
     }
     // ANCHOR_END: syscall_stop
 
-    // ANCHOR: entered
     /// At a syscall's entry: note which, and when, and decode its arguments
     /// if it is to be printed.
     fn syscall_entered(&mut self, abi: Abi, syscall: Syscall) -> Entered {
@@ -332,7 +342,6 @@ impl Tracer<'_> {
             at: Instant::now(),
         }
     }
-    // ANCHOR_END: entered
 
     // ANCHOR: syscall_done
     /// At a syscall's exit: count it (`-c`), or print it as strace does.
@@ -371,7 +380,6 @@ impl Tracer<'_> {
         format!("{name}{args}")
     }
 
-    // ANCHOR: signal_arriving
     /// A signal is about to reach the program: show it as strace does, with
     /// what the kernel knows of it (who sent it, why).
     fn signal_arriving(&mut self, child: Pid) {
@@ -379,7 +387,6 @@ impl Tracer<'_> {
             self.show(format_args!("--- {} ---", signals::describe(&info)));
         }
     }
-    // ANCHOR_END: signal_arriving
 
     /// A line of the trace that is not a syscall: not with `-c`.
     fn show(&mut self, text: std::fmt::Arguments) {
@@ -388,7 +395,6 @@ impl Tracer<'_> {
         }
     }
 
-    // ANCHOR: finish
     /// Once the child has ended: print the summary (`-c`), or the syscall it
     /// was still inside (`exit_group` never returns) and how it ended.
     fn finish(&mut self, started: spawn::Started, status: WaitStatus) -> Result<Ending, String> {
@@ -405,32 +411,31 @@ impl Tracer<'_> {
             }
             other => return Err(format!("unexpected report from the child: {other:?}")),
         };
-        if self.count {
-            for line in abi::tables(&self.summary) {
-                self.output.line(line);
-            }
-        } else {
-            if let Some(entered) = self.inside.take()
-                && let Some(pending) = &entered.pending
-            {
-                let call = self.decoder.unfinished(pending);
-                let call =
-                    self.call_text(&entered, &entered.abi.syscall_name(entered.number), &call);
-                self.print_syscall(&call, "?");
-            }
-            self.output.line(format_args!("+++ {ending} +++"));
+        self.print_tables();
+        // With -c, nothing is pending, and `show` shows nothing.
+        if let Some(entered) = self.inside.take()
+            && let Some(pending) = &entered.pending
+        {
+            let call = self.decoder.unfinished(pending);
+            let call = self.call_text(&entered, &entered.abi.syscall_name(entered.number), &call);
+            self.print_syscall(&call, "?");
         }
+        self.show(format_args!("+++ {ending} +++"));
         Ok(how)
     }
-    // ANCHOR_END: finish
 
-    // ANCHOR: print_syscall
+    /// The `-c` tables: none without `-c`, which alone fills `summary`.
+    fn print_tables(&mut self) {
+        for line in abi::tables(&self.summary) {
+            self.output.line(line);
+        }
+    }
+
     /// One line of the trace: `name(args) = result`, with the `=` where
     /// strace puts it when the call is short, after column 40.
     fn print_syscall(&mut self, call: &str, result: &str) {
         self.output.line(format_args!("{call:<39} = {result}"));
     }
-    // ANCHOR_END: print_syscall
 }
 
 /// The error a sleep returns when a signal interrupts it, for the kernel to

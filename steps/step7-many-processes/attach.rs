@@ -11,7 +11,7 @@
 //! whatever it was doing at that moment (a signal on its way, a syscall half
 //! done) must go on as if we had never been there. And it happens when we
 //! are told to let go: a signal to the tracer (Ctrl-C, SIGTERM), which we
-//! must be ready to take at any moment.
+//! must be ready to take at any moment (step 6's stops.rs waits for both).
 //!
 //! Steps 8 and 9 include this file unchanged.
 
@@ -20,9 +20,11 @@ use std::fs;
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::signal::{self, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid};
+
+use crate::stops;
 
 // ANCHOR: attach
 /// Seizes every thread of process `pid` and stops each one, for the tracer
@@ -205,42 +207,12 @@ pub fn is_birth(event: i32) -> bool {
 // ANCHOR_END: detach
 
 // ANCHOR: interrupts
-/// With `-p`, Ctrl-C, SIGTERM and the others that would end us are our cue
-/// to let the programs go. They are blocked, with SIGCHLD, so that none can
-/// arrive at a bad moment: we look for them only when there is nothing to
-/// wait for (see `Tracer::next_event`, in tracer.rs).
-pub fn block_interrupts() -> SigSet {
-    let mut set = SigSet::empty();
-    for signal in [
-        Signal::SIGHUP,
-        Signal::SIGINT,
-        Signal::SIGQUIT,
-        Signal::SIGPIPE,
-        Signal::SIGTERM,
-        Signal::SIGCHLD,
-    ] {
-        set.add(signal);
-    }
-    let _ = signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-    set
-}
-/// One of `interrupts` that has arrived (blocked, it waits), taken.
-pub fn pending_interrupt(interrupts: &SigSet) -> Option<Signal> {
-    // SAFETY: sigpending fills the set it is given, which is ours.
-    let pending = unsafe {
-        let mut pending: libc::sigset_t = std::mem::zeroed();
-        libc::sigpending(&mut pending);
-        pending
-    };
-    let signal = interrupts.iter().find(|&signal| {
-        // SAFETY: sigismember only reads the set.
-        let is_pending = unsafe { libc::sigismember(&pending, signal as libc::c_int) } == 1;
-        signal != Signal::SIGCHLD && is_pending
-    })?;
-    // Taken, so that it does not stay pending: sigwait returns at once.
-    let mut only_this = SigSet::empty();
-    only_this.add(signal);
-    only_this.wait().ok()
+/// With `-p`, Ctrl-C (SIGINT), SIGQUIT and step 6's endings (SIGHUP,
+/// SIGTERM, SIGPIPE) are our cue to let the programs go: they are not ours
+/// to end, and must not be left in a stop for a tracer that is gone.
+pub fn end_on_interrupts() {
+    let ctrl_c = [Signal::SIGINT, Signal::SIGQUIT];
+    stops::end_on(&[&ctrl_c[..], &stops::ENDINGS].concat());
 }
 // ANCHOR_END: interrupts
 

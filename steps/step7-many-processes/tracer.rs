@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::signal::{self, SigSet, Signal};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::signal::{self, Signal};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use syscalls::Sysno;
 
@@ -22,7 +22,7 @@ use crate::decode::{self, Decoder, Pending, Syscall, error_number};
 use crate::memory::Memory;
 use crate::output::{Output, line_to_stderr, say};
 use crate::printer::Printer;
-use crate::stops::{self, Ending, is_stopping, listen};
+use crate::stops::{self, Ending, Waited, is_stopping, listen};
 use crate::{attach, signals, spawn};
 
 // ANCHOR: tracer
@@ -93,8 +93,9 @@ pub struct Tracer<'a> {
     newborn: BTreeSet<Pid>,
     printer: Printer,
     summary: Tables,
-    /// With `-p`: the signals that tell us to let the programs go.
-    interrupts: Option<SigSet>,
+    /// The signal that told us to let the programs go, if one did: what was
+    /// traced is then not all that the programs did.
+    pub told: Option<Signal>,
     /// `Some` to collect the name of every syscall the program enters, and
     /// print no line: step 8 writes a profile of them. Always `None` here.
     pub seen: Option<BTreeSet<String>>,
@@ -130,14 +131,14 @@ impl<'a> Tracer<'a> {
     ) -> Result<Tracer<'a>, String> {
         let first = started.as_ref().map(|started| started.child);
         // Signals to the tracer: set after fork, so that the program
-        // inherits what we were given, not this.
-        let interrupts = match options.attach.is_empty() {
+        // inherits what we were given, not this. With -p, Ctrl-C is ours.
+        match options.attach.is_empty() {
             true => {
                 stops::ignore_terminal_interrupts();
-                None
+                stops::endings(options.output.is_some());
             }
-            false => Some(attach::block_interrupts()),
-        };
+            false => attach::end_on_interrupts(),
+        }
         let mut threads = BTreeMap::new();
         if let Some(child) = first {
             threads.insert(child, Thread::new(false));
@@ -177,7 +178,7 @@ impl<'a> Tracer<'a> {
             newborn: BTreeSet::new(),
             printer: Printer::new(output, numbered),
             summary: Tables::new(),
-            interrupts,
+            told: None,
             seen: None,
         })
     }
@@ -261,39 +262,21 @@ impl<'a> Tracer<'a> {
 
     // ANCHOR: next_event
     /// Waits for a stop of any thread we trace (`__WALL`: threads too, not
-    /// only processes). With `-p`, also for a signal telling us to stop
-    /// tracing: waitpid cannot wait for both at once, so when nothing is
-    /// waiting to be reported, we wait for a signal: SIGCHLD, which the
-    /// kernel sends us at each stop, or one of the others.
+    /// only processes), or for a signal telling us to stop tracing, as step
+    /// 6 waits for its one thread's.
     pub fn next(&mut self) -> Result<Next, String> {
-        let mut flags = WaitPidFlag::__WALL;
-        if self.interrupts.is_some() {
-            flags |= WaitPidFlag::WNOHANG;
-        }
         loop {
-            // Told to stop: before anything else, however busy the threads.
-            if let Some(signal) = self.interrupts.as_ref().and_then(attach::pending_interrupt) {
-                return Ok(Next::Done(self.let_go(signal)));
-            }
-            match waitpid(None, Some(flags)) {
-                Ok(WaitStatus::StillAlive) => {}
-                Ok(status) => match status.pid() {
-                    Some(tid) => {
-                        self.meet(tid, &status);
-                        return Ok(Next::Stop(tid, status));
-                    }
-                    None => continue,
-                },
+            let status = match stops::wait(None) {
+                Ok(Waited::Report(status)) => status,
+                Ok(Waited::Told(signal)) => return Ok(Next::Done(self.let_go(signal))),
                 Err(Errno::ECHILD) => return Ok(Next::Done(self.finish())),
-                Err(Errno::EINTR) => continue,
                 Err(errno) => return Err(format!("waitpid failed: {errno}")),
-            }
-            // Only with WNOHANG: nothing to report yet.
-            if let Some(interrupts) = &self.interrupts {
-                match interrupts.wait() {
-                    Ok(Signal::SIGCHLD) | Err(_) => {}
-                    Ok(signal) => return Ok(Next::Done(self.let_go(signal))),
-                }
+            };
+            // Every report but "nothing yet", which `wait` does not return,
+            // names its thread.
+            if let Some(tid) = status.pid() {
+                self.meet(tid, &status);
+                return Ok(Next::Stop(tid, status));
             }
         }
     }
@@ -636,11 +619,12 @@ impl<'a> Tracer<'a> {
     }
 
     // ANCHOR: let_go
-    /// A signal told us to stop (`-p`): let every thread go, as it was. The
-    /// process we started, if any, gets the signal first, as with strace:
-    /// without us it would run untraced. Then we end by the same signal, as
+    /// A signal told us to stop: let every thread go, as it was. The
+    /// process we started, if any, gets the signal first, as with strace
+    /// (step 6's stops.rs says why). Then we end by the same signal, as
     /// strace does.
     fn let_go(&mut self, signal: Signal) -> Ending {
+        self.told = Some(signal);
         if let Some(first) = self.first.filter(|first| self.threads.contains_key(first)) {
             let _ = signal::kill(first, Signal::SIGCONT);
             let _ = signal::kill(first, signal);

@@ -27,6 +27,23 @@ impl Value {
     }
 }
 
+/// A text from the file, as a message quotes it: at most its first 32
+/// characters, escaped as Rust escapes a string (`\\0` for a NUL byte,
+/// `\\u{1b}` for an escape), so that no file can flood the terminal or send
+/// it control characters through one of our messages.
+pub fn quote(text: &str) -> String {
+    const SHOWN: usize = 32;
+    let shown: String = text
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
+    match text.chars().nth(SHOWN) {
+        None => format!("'{shown}'"),
+        Some(_) => format!("'{shown}...' ({} bytes)", text.len()),
+    }
+}
+
 /// Reads a whole document: one value, and nothing after it but spaces.
 pub fn parse(text: &str) -> Result<Value, String> {
     let mut reader = Reader {
@@ -66,7 +83,10 @@ impl Reader<'_> {
             Some('t') => self.word("true", Value::Bool(true)),
             Some('f') => self.word("false", Value::Bool(false)),
             Some('n') => self.word("null", Value::Null),
-            Some(c) => Err(self.error(&format!("'{c}' cannot start a JSON value"))),
+            Some(c) => Err(self.error(&format!(
+                "{} cannot start a JSON value",
+                quote(&c.to_string())
+            ))),
             None => Err(self.error("the text ends where a JSON value should be")),
         }
     }
@@ -175,7 +195,7 @@ impl Reader<'_> {
         let text = &self.text[start..self.at];
         text.parse()
             .map(Value::Number)
-            .map_err(|_| self.error(&format!("'{text}' is not a number")))
+            .map_err(|_| self.error(&format!("{} is not a number", quote(text))))
     }
 
     fn word(&mut self, word: &str, value: Value) -> Result<Value, String> {

@@ -12,55 +12,100 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use syscalls::Sysno;
 
 use crate::json::{self, Value};
 use crate::seccomp::Action;
 
-/// Creates the profile's file before anything runs, as `-o` does the
-/// trace's: a path that cannot be written is said at once, not after the
-/// whole run.
-pub fn create(path: &Path) -> Result<fs::File, String> {
-    fs::File::create(path).map_err(|e| format!("cannot create the profile {}: {e}", path.display()))
+// ANCHOR: pending
+/// A profile to be written at `path` once the run is over. The profile is
+/// written to a file of its own in the same folder, and renamed to `path`
+/// only when it is whole: a rename within a folder replaces the file at
+/// once, so `path` holds the old profile or the new one, never an empty or
+/// half-written one. That file is created before anything runs, which says
+/// at once whether the folder can be written, as `-o` does for the trace,
+/// without touching `path`; and it is removed if the run fails (a command
+/// that does not exist, `-p` of a process that is gone): `path` is then as
+/// it was, and nothing new is left.
+pub struct Pending {
+    path: PathBuf,
+    temporary: PathBuf,
+    file: fs::File,
 }
 
+pub fn create(path: &Path) -> Result<Pending, String> {
+    let cannot = |why: &dyn std::fmt::Display| {
+        format!("cannot create the profile {}: {why}", path.display())
+    };
+    let name = match path.file_name() {
+        Some(name) if !path.is_dir() => name.to_string_lossy(),
+        _ => return Err(cannot(&"it is a folder")),
+    };
+    let temporary = path.with_file_name(format!("{name}.{}.tmp", std::process::id()));
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .map_err(|e| cannot(&e))?;
+    Ok(Pending {
+        path: path.to_path_buf(),
+        temporary,
+        file,
+    })
+}
+
+impl Drop for Pending {
+    /// Not written: the temporary file goes. (Once it is renamed, there is
+    /// nothing there to remove.)
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.temporary);
+    }
+}
+// ANCHOR_END: pending
+
 // ANCHOR: write
-/// Writes to `file` (created at `path`) a profile that allows exactly
-/// `names` and fails everything else with EPERM (errno 1), laid out as
-/// Docker's own profile is.
-pub fn write(mut file: fs::File, path: &Path, names: &BTreeSet<String>) -> Result<(), String> {
-    let names: Vec<String> = names
-        .iter()
-        .map(|name| format!("\t\t\t\t\"{name}\""))
-        .collect();
-    let text = format!(
-        "{{\n\
-         \t\"defaultAction\": \"SCMP_ACT_ERRNO\",\n\
-         \t\"defaultErrnoRet\": 1,\n\
-         \t\"archMap\": [\n\
-         \t\t{{\n\
-         \t\t\t\"architecture\": \"SCMP_ARCH_X86_64\",\n\
-         \t\t\t\"subArchitectures\": [\n\
-         \t\t\t\t\"SCMP_ARCH_X86\",\n\
-         \t\t\t\t\"SCMP_ARCH_X32\"\n\
-         \t\t\t]\n\
-         \t\t}}\n\
-         \t],\n\
-         \t\"syscalls\": [\n\
-         \t\t{{\n\
-         \t\t\t\"names\": [\n\
-         {}\n\
-         \t\t\t],\n\
-         \t\t\t\"action\": \"SCMP_ACT_ALLOW\"\n\
-         \t\t}}\n\
-         \t]\n\
-         }}\n",
-        names.join(",\n")
-    );
-    file.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write the profile {}: {e}", path.display()))
+impl Pending {
+    /// Writes a profile that allows exactly `names` and fails everything else
+    /// with EPERM (errno 1), laid out as Docker's own profile is; then puts
+    /// it in place.
+    pub fn write(mut self, names: &BTreeSet<String>) -> Result<(), String> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|name| format!("\t\t\t\t\"{name}\""))
+            .collect();
+        let text = format!(
+            "{{\n\
+             \t\"defaultAction\": \"SCMP_ACT_ERRNO\",\n\
+             \t\"defaultErrnoRet\": 1,\n\
+             \t\"archMap\": [\n\
+             \t\t{{\n\
+             \t\t\t\"architecture\": \"SCMP_ARCH_X86_64\",\n\
+             \t\t\t\"subArchitectures\": [\n\
+             \t\t\t\t\"SCMP_ARCH_X86\",\n\
+             \t\t\t\t\"SCMP_ARCH_X32\"\n\
+             \t\t\t]\n\
+             \t\t}}\n\
+             \t],\n\
+             \t\"syscalls\": [\n\
+             \t\t{{\n\
+             \t\t\t\"names\": [\n\
+             {}\n\
+             \t\t\t],\n\
+             \t\t\t\"action\": \"SCMP_ACT_ALLOW\"\n\
+             \t\t}}\n\
+             \t]\n\
+             }}\n",
+            names.join(",\n")
+        );
+        let shown = self.path.display();
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("cannot write the profile {shown}: {e}"))?;
+        fs::rename(&self.temporary, &self.path)
+            .map_err(|e| format!("cannot write the profile {shown}: {e}"))
+    }
 }
 // ANCHOR_END: write
 
@@ -137,7 +182,8 @@ fn read_rule(rule: &Value, place: &str, rules: &mut Vec<(u64, Action)>) -> Resul
     for (j, name) in names.iter().enumerate() {
         let number = match name {
             Value::String(name) => name.parse::<Sysno>().map_err(|_| {
-                format!("{place}.names[{j}]: '{name}' is not the name of an x86_64 syscall")
+                let name = json::quote(name);
+                format!("{place}.names[{j}]: {name} is not the name of an x86_64 syscall")
             })?,
             _ => return Err(format!("{place}.names[{j}]: expected a syscall name")),
         };
@@ -173,9 +219,10 @@ fn action(name: &Value, errno: Option<&Value>, place: &str) -> Result<Action, St
         "SCMP_ACT_LOG" => Action::Log,
         _ => {
             return Err(format!(
-                "{place}: unknown action '{name}' (known: SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, \
+                "{place}: unknown action {} (known: SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, \
                  SCMP_ACT_KILL, SCMP_ACT_KILL_THREAD, SCMP_ACT_KILL_PROCESS, SCMP_ACT_TRAP, \
-                 SCMP_ACT_LOG)"
+                 SCMP_ACT_LOG)",
+                json::quote(name)
             ));
         }
     })

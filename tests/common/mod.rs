@@ -621,3 +621,132 @@ pub fn program_32bit() -> std::path::PathBuf {
     std::fs::set_permissions(&path, executable).unwrap();
     path
 }
+
+/// A thread calls futex when it finds a lock (the allocator's, stdout's) held
+/// by another thread: whether two threads meet there is a matter of timing,
+/// which any tracer changes. Neither its count nor its presence is compared.
+pub const CONTENDED_LOCKS: &str = "futex";
+
+/// `STEP -f -c` (step 7 or later) and `strace -f -c` on `command`. strace
+/// runs three times: what its runs agree on (most calls and errors), the
+/// step must equal; what they do not, or what `loose` names, the step must
+/// at least have seen.
+pub fn assert_follow_counts_match_strace(step: &str, command: &[&str], loose: &[&str]) {
+    let without_futex = |mut counts: BTreeMap<String, (u64, u64)>| {
+        counts.remove(CONTENDED_LOCKS);
+        counts
+    };
+    let args = [&["-f", "-c"], command].concat();
+    let ours = without_futex(summary_counts(&stderr(&run_within(
+        HANG,
+        binary(step),
+        &args,
+    ))));
+    let runs: Vec<_> = (0..3)
+        .map(|_| without_futex(summary_counts(&run_strace(&["-f", "-c"], command))))
+        .collect();
+    let first = &runs[0];
+    let mut compared = 0;
+    for (name, counts) in first {
+        let repeated = runs.iter().all(|run| run.get(name) == Some(counts));
+        if repeated && name != "total" && !loose.contains(&name.as_str()) {
+            assert_eq!(
+                ours.get(name),
+                Some(counts),
+                "{step}: {name} in {command:?}: {ours:?}"
+            );
+            compared += 1;
+        } else {
+            assert!(
+                ours.contains_key(name),
+                "{step}: {name} in {command:?}: {ours:?}"
+            );
+        }
+    }
+    // Nothing seen that strace never sees.
+    for name in ours.keys() {
+        assert!(runs.iter().any(|run| run.contains_key(name)), "{name}");
+    }
+    assert!(compared > 10, "{command:?}: too little compared");
+}
+
+/// How a tracer ended, told to: its status, its stderr, and what the program
+/// it traced wrote to stdout once let go.
+pub struct Told {
+    pub status: std::process::ExitStatus,
+    pub stderr: String,
+    pub program_said: String,
+}
+
+/// Runs `tracer` (its words before the program's) on `tracee
+/// endings-handler`, whose handler of SIGHUP, SIGINT and SIGTERM says which
+/// came and exits with 3; once the program sleeps in `pause`, sends `signal`
+/// to the tracer (`to_the_group`: to its whole process group, as Ctrl-C
+/// does), and waits for both to end.
+pub fn tell_to_end(tracer: &[&str], signal: nix::sys::signal::Signal, to_the_group: bool) -> Told {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let program = [binary("tracee"), "endings-handler"];
+    let errors = scratch_file("told.txt");
+    let mut child = std::process::Command::new(tracer[0])
+        .args(&tracer[1..])
+        .args(program)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&errors).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    stdout.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n", "{tracer:?}");
+    // The program is the tracer's child; once in pause, it is past the
+    // tracer's stop at its entry.
+    let tracer_pid = child.id();
+    let program_pid = asleep_child(tracer_pid);
+    let pid = nix::unistd::Pid::from_raw(tracer_pid as i32);
+    match to_the_group {
+        true => nix::sys::signal::killpg(pid, signal).unwrap(),
+        false => nix::sys::signal::kill(pid, signal).unwrap(),
+    }
+    // The program's stdout ends when it does (the tracer's copy, with it):
+    // if it is not let go, or not told, it would not end; then the test
+    // fails, and ends it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut program_said = String::new();
+        let _ = stdout.read_to_string(&mut program_said);
+        sender.send(program_said)
+    });
+    let Ok(program_said) = receiver.recv_timeout(std::time::Duration::from_secs(10)) else {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(program_pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = child.kill();
+        panic!("{tracer:?}, {signal}: the program did not end, or the tracer did not");
+    };
+    let status = child.wait().unwrap();
+    let stderr = read(&errors);
+    std::fs::remove_file(&errors).unwrap();
+    Told {
+        status,
+        stderr,
+        program_said,
+    }
+}
+
+/// The child of `tracer` (the program it started, `tracee endings-handler`
+/// or another that waits for a signal), once it sleeps: past the tracer's
+/// stop at its last call's entry. By its pid: tests run side by side, and
+/// another's program may have the same command line.
+pub fn asleep_child(tracer: u32) -> i32 {
+    let children = format!("/proc/{tracer}/task/{tracer}/children");
+    let child: i32 = read(Path::new(&children)).trim().parse().unwrap();
+    assert!(
+        eventually(|| state(child) == Some('S')),
+        "{child} never slept"
+    );
+    child
+}

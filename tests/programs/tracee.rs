@@ -22,12 +22,17 @@
 //!   tracee trap             raises SIGTRAP, with a handler: a real SIGTRAP
 //!   tracee sigint-handler   says "ready", waits for SIGINT, whose handler
 //!                           writes "handled SIGINT" and exits with 3
+//!   tracee endings-handler  the same, for SIGHUP, SIGINT and SIGTERM
+//!                           ("handled SIGTERM")
 //!   tracee stop-self        stops itself with SIGSTOP, then writes "resumed"
 //!   tracee stopped-awhile   the same, and a grandchild sends it SIGCONT
 //!                           after 0.3 s
 //!   tracee threads N [K]    starts N threads, each calls getppid K times
 //!                           (10 by default) and writes "thread I\n"; joins
 //!                           them after 0.3 s
+//!   tracee threads-left N   starts N threads that wait in pause, and ends
+//!                           once they do, without them: exit_group kills
+//!                           them inside their call
 //!   tracee forks N          forks N children, each calls getppid 10 times,
 //!                           writes "child I\n" into a pipe and exits with I;
 //!                           the parent (SIGCHLD blocked) waits for each
@@ -80,6 +85,12 @@
 //!                           step 9's for -e trace=NAME: with no tracer that
 //!                           asked for PTRACE_O_TRACESECCOMP, NAME fails with
 //!                           ENOSYS
+//!   tracee odd-numbers      calls -1 and 0x4000ffff, which are no syscall,
+//!                           x32's 16 (x86_64's ioctl, which x32 has not),
+//!                           and the x32 calls 512 (rt_sigaction) and 547
+//!                           (pwritev2), numbered from x32's own table
+//!   tracee poll-nothing     polls no descriptor, twice: poll(NULL, 0, 1),
+//!                           and poll of an array of none
 
 use std::ffi::{CString, c_char};
 use std::{env, process, ptr};
@@ -99,11 +110,13 @@ fn main() {
         ["x32-getpid"] => x32_getpid(),
         ["signals"] => signals(),
         ["trap"] => trap(),
-        ["sigint-handler"] => sigint_handler(),
+        ["sigint-handler"] => signal_handler(&[libc::SIGINT]),
+        ["endings-handler"] => signal_handler(&[libc::SIGHUP, libc::SIGINT, libc::SIGTERM]),
         ["stop-self"] => stop_self(),
         ["stopped-awhile"] => stopped_awhile(),
         ["threads", count] => threads(parse_count(count), 10),
         ["threads", count, times] => threads(parse_count(count), parse_count(times)),
+        ["threads-left", count] => threads_left(parse_count(count)),
         ["forks", count] => forks(parse_count(count)),
         ["thread-exec"] => thread_exec(),
         ["loop", file] => work_in_a_loop(file, false),
@@ -119,16 +132,20 @@ fn main() {
         ["seccomp-trace", name, command @ ..] if !command.is_empty() => {
             run_with_trace_filter(name, command)
         }
+
+        ["odd-numbers"] => odd_numbers(),
+        ["poll-nothing"] => poll_nothing(),
         _ => {
             eprintln!(
                 "tracee: usage: tracee getppid N | mixed | bytes | interrupted | absurd-arguments \
                  | deny-ptrace CMD... \
-                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler \
-                 | stop-self | stopped-awhile | threads N [K] | forks N | thread-exec \
+                 | int80-write | x32-write | x32-getpid | signals | trap | sigint-handler | endings-handler \
+                 | stop-self | stopped-awhile | threads N [K] | threads-left N | forks N | thread-exec \
                  | loop FILE [spinning] \
                  | parent-waits \
                  | new-syscalls | sigtrap-blocked CMD... | fexecve PROGRAM... | restarts \
-                 | formats | clones | vfork-children | seccomp-trace NAME CMD..."
+                 | formats | clones | vfork-children | seccomp-trace NAME CMD... \
+                 | odd-numbers | poll-nothing"
             );
             process::exit(2);
         }
@@ -456,8 +473,12 @@ fn trap() {
     unsafe { libc::getppid() };
 }
 
-extern "C" fn end_on_sigint(_: libc::c_int) {
-    let text = b"handled SIGINT\n";
+extern "C" fn end_on_signal(signal: libc::c_int) {
+    let text: &[u8] = match signal {
+        libc::SIGHUP => b"handled SIGHUP\n",
+        libc::SIGTERM => b"handled SIGTERM\n",
+        _ => b"handled SIGINT\n",
+    };
     // SAFETY: write and _exit are async-signal-safe.
     unsafe {
         libc::write(1, text.as_ptr().cast(), text.len());
@@ -465,11 +486,13 @@ extern "C" fn end_on_sigint(_: libc::c_int) {
     }
 }
 
-fn sigint_handler() {
-    on_signal(
-        libc::SIGINT,
-        end_on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t,
-    );
+fn signal_handler(signals: &[libc::c_int]) {
+    for &signal in signals {
+        on_signal(
+            signal,
+            end_on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
     say("ready\n");
     loop {
         // SAFETY: pause waits for a signal; the handler ends the program.
@@ -530,6 +553,28 @@ fn threads(count: u32, times: u32) {
     }
 }
 
+/// N threads that wait for a signal that never comes, left there as the
+/// process ends. Each says it is on its way to pause with no syscall (an
+/// atomic count, which the main thread waits for, spinning), so that all
+/// are in pause when the process ends, however slow the machine.
+fn threads_left(count: u32) {
+    static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // One arena, as in `threads`.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+    for _ in 0..count {
+        std::thread::spawn(|| {
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // SAFETY: pause waits for a signal; none comes.
+            unsafe { libc::pause() }
+        });
+    }
+    while STARTED.load(std::sync::atomic::Ordering::SeqCst) < count {
+        std::hint::spin_loop();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
 /// N children, each with exactly 10 getppid calls and one write into a
 /// pipe, that the parent reads; each exits with its number.
 fn forks(count: u32) {
@@ -587,8 +632,15 @@ fn forks(count: u32) {
 }
 
 /// A thread other than the main one replaces the program: the kernel ends
-/// the main thread, and the caller takes its id.
+/// the main thread, and the caller takes its id. The caller waits (spinning,
+/// with no syscall) until the main thread has nothing left to do but sleep:
+/// what the main thread does before its death is then the same on every
+/// run, however the two are scheduled.
 fn thread_exec() {
+    static SLEEPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    // One arena, as in `threads`: the second thread would make its own.
+    // SAFETY: mallopt only sets an option of the allocator.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     let program = CString::new(
         env::current_exe()
             .unwrap()
@@ -605,6 +657,9 @@ fn thread_exec() {
     let program_address = program.as_ptr() as usize;
     let args_address = args.as_ptr() as usize;
     std::thread::spawn(move || {
+        while !SLEEPING.load(std::sync::atomic::Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
         // SAFETY: both point to live, NUL-terminated data (the main thread
         // sleeps on, keeping `program` and `args`), and `args` ends with a
         // null pointer.
@@ -615,6 +670,7 @@ fn thread_exec() {
             )
         };
     });
+    SLEEPING.store(true, std::sync::atomic::Ordering::SeqCst);
     std::thread::sleep(std::time::Duration::from_secs(10));
 }
 
@@ -961,3 +1017,29 @@ fn run_with_trace_filter(name: &str, command: &[&str]) -> ! {
 
 /// `AUDIT_ARCH_X86_64` from linux/audit.h.
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// Numbers that are no syscall, and x32's own calls (from 512 on, the
+/// calls whose structures differ from x86_64's). Each gets zeroes, or -1 for
+/// a descriptor, so that nothing is read or written.
+fn odd_numbers() {
+    const X32: libc::c_long = 0x4000_0000;
+    // SAFETY: the kernel answers ENOSYS to the numbers that are none, EBADF
+    // or EINVAL to the others (ENOSYS on kernels built without x32).
+    unsafe {
+        libc::syscall(-1, 0, 0, 0, 0, 0, 0);
+        libc::syscall(0x4000_ffff, 0, 0, 0, 0, 0, 0);
+        libc::syscall(X32 | 16, -1, 0, 0, 0, 0, 0);
+        libc::syscall(X32 | 512, 0, 0, 0, 8, 0, 0);
+        libc::syscall(X32 | 547, -1, 0, 0, 0, 0, 0);
+    }
+}
+
+/// `poll` with no descriptor to watch: a way to sleep a millisecond.
+fn poll_nothing() {
+    let mut none: [libc::pollfd; 0] = [];
+    // SAFETY: no descriptor is read or written: the count is 0.
+    unsafe {
+        libc::poll(ptr::null_mut(), 0, 1);
+        libc::poll(none.as_mut_ptr(), 0, 1);
+    }
+}
