@@ -714,7 +714,7 @@ fn fdinfo_shows_each_map_as_the_chapter_names_it() {
     tracer.kill().unwrap();
     tracer.wait().unwrap();
     run("pkill", &["-KILL", "-f", &format!("^sleep {marker}$")]);
-    let expected = [("2", "1"), ("2", "512"), ("9", "4096")]
+    let expected = [("1", "4096"), ("2", "1"), ("2", "3072"), ("9", "4096")]
         .map(|(kind, entries)| (kind.to_string(), entries.to_string()));
     assert_eq!(maps, expected);
 }
