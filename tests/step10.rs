@@ -395,6 +395,17 @@ fn exists(kind: BpfObject, id: u32) -> bool {
     std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT)
 }
 
+/// `step10 -c sleep MARKER`, once the sleep runs: its programs are attached.
+fn counting_a_sleep(marker: &str) -> std::process::Child {
+    let tracer = Command::new(binary("step10"))
+        .args(["-c", "sleep", marker])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(eventually(|| is_running(&["sleep", marker])));
+    tracer
+}
+
 #[test]
 #[cfg_attr(
     no_bpf,
@@ -402,14 +413,9 @@ fn exists(kind: BpfObject, id: u32) -> bool {
 )]
 fn the_kernel_unloads_everything_when_the_tracer_dies() {
     let marker = "19.2137";
-    let mut tracer = Command::new(binary("step10"))
-        .args(["-c", "sleep", marker])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
     // Once the program runs, the two programs are attached: two links, the
     // two programs, four maps.
-    assert!(eventually(|| is_running(&["sleep", marker])));
+    let mut tracer = counting_a_sleep(marker);
     let objects = bpf_objects(tracer.id());
     let kinds: Vec<BpfObject> = objects.iter().map(|(kind, _)| *kind).collect();
     use BpfObject::*;
@@ -685,14 +691,9 @@ fn echo_counts_one_failed_ioctl_more_on_dev_null() {
 )]
 fn fdinfo_shows_each_map_as_the_chapter_names_it() {
     // Exercise 2 of chapter 10: armed and counts are arrays (map_type 2),
-    // of 1 and 512 entries; entered an LRU hash (9).
+    // of 1 and 3 x 1024 entries; entered an LRU hash (9); followed a hash (1).
     let marker = "23.1406";
-    let mut tracer = Command::new(binary("step10"))
-        .args(["-c", "sleep", marker])
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(eventually(|| is_running(&["sleep", marker])));
+    let mut tracer = counting_a_sleep(marker);
     let fdinfo = |name: &str| {
         let mut maps = Vec::new();
         let dir = format!("/proc/{}/fdinfo", tracer.id());
