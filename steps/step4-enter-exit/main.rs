@@ -30,6 +30,7 @@
 // exactly what we were given (step 2's main.rs says why).
 #![no_main]
 
+mod errors;
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
 mod interrupt;
@@ -42,7 +43,7 @@ mod spawn;
 mod summary;
 
 use std::env;
-use std::ffi::{CStr, OsString};
+use std::ffi::OsString;
 use std::process;
 use std::time::{Duration, Instant};
 
@@ -50,8 +51,9 @@ use nix::sys::ptrace;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use syscalls::{Errno, Sysno};
+use syscalls::Sysno;
 
+use errors::format_error;
 use summary::Summary;
 
 const USAGE: &str = "usage: step4 [-c] COMMAND [ARGS...], e.g. step4 -c ls -l";
@@ -380,36 +382,6 @@ fn written_as(call: Call) -> Base {
         Some(Sysno::membarrier) if first == MEMBARRIER_CMD_QUERY => Base::Hex,
         _ => Base::Decimal,
     }
-}
-
-/// An error: its name and the C library's text for it. The kernel's own
-/// "restart" errors, which a signal's arrival makes, never reach the program
-/// (the kernel restarts the call, or turns them into EINTR), and have no
-/// text of the C library's: strace writes them with `?`, and its own text.
-fn format_error(errno: i32) -> String {
-    let restart = match errno {
-        512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
-        513 => Some(("ERESTARTNOINTR", "To be restarted")),
-        514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
-        516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
-        _ => None,
-    };
-    if let Some((name, text)) = restart {
-        return format!("? {name} ({text})");
-    }
-    let name = Errno::new(errno)
-        .name_and_description()
-        .map_or("E???", |(name, _)| name);
-    format!("-1 {name} ({})", error_description(errno))
-}
-
-/// The C library's text for an error number: the one strace prints.
-fn error_description(errno: i32) -> String {
-    // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
-    // valid until the next strerror call; we copy it at once, on our only thread.
-    unsafe { CStr::from_ptr(libc::strerror(errno)) }
-        .to_string_lossy()
-        .into_owned()
 }
 // ANCHOR_END: result
 // ANCHOR_END: all

@@ -21,11 +21,11 @@
 //! Step 5 introduces this file; steps 6 to 9 include it unchanged (with
 //! memory.rs, which it needs as `crate::memory`).
 
-use std::ffi::CStr;
 use std::fmt::Write;
 
-use syscalls::{Errno, Sysno};
+use syscalls::Sysno;
 
+use crate::errors::format_error;
 use crate::memory::{Memory, Plain};
 
 // ANCHOR: api
@@ -1575,35 +1575,6 @@ fn format_result(syscall: &Syscall, ret: Ret, rax: u64) -> String {
         },
         Ret::Poll => rax.to_string(),
     }
-}
-
-/// An error: its name and the C library's text for it. The kernel's own
-/// "restart" errors never reach the program (it restarts the call or
-/// returns EINTR), so strace shows them with `?`, and its own texts.
-fn format_error(errno: i32) -> String {
-    let restart = match errno {
-        512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
-        513 => Some(("ERESTARTNOINTR", "To be restarted")),
-        514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
-        516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
-        _ => None,
-    };
-    if let Some((name, text)) = restart {
-        return format!("? {name} ({text})");
-    }
-    let name = Errno::new(errno)
-        .name_and_description()
-        .map_or("E???", |(name, _)| name);
-    format!("-1 {name} ({})", error_description(errno))
-}
-
-/// The C library's text for an error number: the one strace prints.
-fn error_description(errno: i32) -> String {
-    // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
-    // valid until the next strerror call; we copy it at once, on our only thread.
-    unsafe { CStr::from_ptr(libc::strerror(errno)) }
-        .to_string_lossy()
-        .into_owned()
 }
 // ANCHOR_END: result
 

@@ -23,6 +23,8 @@
 #![no_main]
 
 mod decode;
+#[path = "../step4-enter-exit/errors.rs"]
+mod errors;
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
 mod memory;

@@ -18,11 +18,10 @@
 //! program go, with the signal, and prints what `-c` counted (stops.rs).
 //! The `execve` that starts the program is shown from its entry (spawn.rs).
 //!
-//! The options and the decoding are step 5's: decode.rs, memory.rs,
-//! options.rs and output.rs are its files, unchanged, as summary.rs is step
-//! 4's. New beside this file: abi.rs (the three syscall tables), signals.rs
-//! (what the kernel says of a signal), spawn.rs (the start, seized) and
-//! stops.rs (a stopped program, and the tracer's end).
+//! The options and the decoding are step 5's files, unchanged. New beside
+//! this file: abi.rs (the three syscall tables), signals.rs (what the kernel
+//! says of a signal), spawn.rs (the start, seized) and stops.rs (a stopped
+//! program, and the tracer's end).
 //!
 //! Run it: `cargo build`, then `./target/debug/step6 sh -c 'ls; kill -STOP $$'`.
 
@@ -35,6 +34,8 @@
 #[allow(dead_code)]
 #[path = "../step5-arguments/decode.rs"]
 mod decode;
+#[path = "../step4-enter-exit/errors.rs"]
+mod errors;
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
 #[path = "../step5-arguments/memory.rs"]

@@ -29,6 +29,8 @@
 #[allow(dead_code)]
 #[path = "../step5-arguments/decode.rs"]
 mod decode;
+#[path = "../step4-enter-exit/errors.rs"]
+mod errors;
 #[path = "../step2-traceme/exec.rs"]
 mod exec;
 #[path = "../step5-arguments/memory.rs"]
